@@ -1,0 +1,7 @@
+/**
+ * Services over the reactor: servers, clients, timers.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * Services that start and stop as a unit, the Application root, internet services.
+ *
+ * @module
+ */
+export * from "./internet.ts";
+export * from "./service.ts";

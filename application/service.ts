@@ -1,0 +1,7 @@
+/**
+ * Service, MultiService and Application.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * Bridges between Deferreds and co-routines: ensureDeferred and inlineCallbacks.
+ *
+ * @module
+ */
+
+export {};

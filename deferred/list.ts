@@ -1,0 +1,7 @@
+/**
+ * DeferredList, gatherResults and race: waiting on several Deferreds.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * DeferredLock and DeferredSemaphore: mutual exclusion without threads.
+ *
+ * @module
+ */
+
+export {};

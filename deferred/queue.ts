@@ -1,0 +1,7 @@
+/**
+ * DeferredQueue: a queue whose get() returns a Deferred.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * Framers: LineReceiver, NetstringReceiver, IntNStringReceiver, FileSender.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * ReconnectingClientFactory and ClientCreator.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * The finger protocol of the talk.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,11 @@
+/**
+ * Protocols and factories, and the pre-built protocols: framers, wire protocols, finger, policies.
+ *
+ * @module
+ */
+export * from "./basic.ts";
+export * from "./client.ts";
+export * from "./finger.ts";
+export * from "./policies.ts";
+export * from "./protocol.ts";
+export * from "./wire.ts";

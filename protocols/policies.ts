@@ -1,0 +1,7 @@
+/**
+ * Protocol policies: wrappers, throttling, connection limits, timeouts.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * Small wire protocols: Echo, Discard, Chargen, Daytime, QOTD, Who, Time.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * Endpoints and their string descriptions.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,18 @@
+/**
+ * The reactor: the event loop's life cycle, time, TCP/UDP/TLS/UNIX transports, endpoints, tasks, threads and processes, with the interfaces of every role.
+ *
+ * @module
+ */
+export * from "./delayed_call.ts";
+export * from "./endpoints.ts";
+export * from "./errors.ts";
+export * from "./interfaces.ts";
+export * from "./process.ts";
+export * from "./reactor.ts";
+export * from "./stream.ts";
+export * from "./task.ts";
+export * from "./tcp.ts";
+export * from "./threads.ts";
+export * from "./tls.ts";
+export * from "./udp.ts";
+export * from "./unix.ts";

@@ -1,0 +1,7 @@
+/**
+ * Child processes driven by a ProcessProtocol.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * The stream transport shared by TCP, UNIX and TLS connections.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * LoopingCall, deferLater, react, Cooperator: scheduling helpers.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * TCP ports and connectors on Deno.listen and Deno.connect.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * A thread pool of Deno Workers behind deferToThread.
+ *
+ * @module
+ */
+
+export {};

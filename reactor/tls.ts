@@ -1,0 +1,7 @@
+/**
+ * TLS ports and connectors on Deno.listenTls and Deno.connectTls.
+ *
+ * @module
+ */
+
+export {};

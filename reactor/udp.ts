@@ -1,0 +1,7 @@
+/**
+ * UDP ports on Deno.listenDatagram.
+ *
+ * @module
+ */
+
+export {};

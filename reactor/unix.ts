@@ -1,0 +1,7 @@
+/**
+ * UNIX-domain stream ports and connectors.
+ *
+ * @module
+ */
+
+export {};

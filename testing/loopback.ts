@@ -1,0 +1,7 @@
+/**
+ * Loopback connections between two protocols, in memory.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * MemoryReactor: a reactor that records listen and connect calls.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * StringTransport: an in-memory transport that records writes.
+ *
+ * @module
+ */
+
+export {};
