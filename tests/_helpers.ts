@@ -9,7 +9,7 @@ export async function within<T>(
   what: string,
   promise: PromiseLike<T>,
 ): Promise<T> {
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)),
