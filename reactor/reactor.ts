@@ -38,6 +38,16 @@ import type {
   TriggerId,
   TriggerPhase,
 } from "./interfaces.ts";
+import { Logger } from "../log/mod.ts";
+import { Failure } from "../deferred/failure.ts";
+import { DelayedCall, type DelayedCallOwner } from "./delayed_call.ts";
+import { TimerHeap } from "./_timer_heap.ts";
+import { UDPPort } from "./udp.ts";
+
+const log = new Logger("reactor");
+
+/** The longest delay a host timer accepts (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 0x7fffffff;
 
 function notYet(what: string): never {
   throw new Error(`${what} is not implemented yet`);
@@ -68,6 +78,34 @@ export class DenoReactor
     IReactorProcess,
     IReactorResources {
   #resources = new Set<ReactorResource>();
+
+  // ---- time: one host timer armed for the earliest call of the heap.
+  #heap = new TimerHeap();
+  #seq = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When (in `seconds()`) the host timer fires; Infinity when unarmed. */
+  #timerAt = Infinity;
+  /**
+   * Whether the host timer keeps the process alive: true until shutdown
+   * completes (or `crash()`), true again on `run()`.
+   */
+  #keepAlive = true;
+  #timeOwner: DelayedCallOwner = {
+    seconds: () => this.seconds(),
+    callCancelled: (call) => {
+      this.#heap.remove(call);
+      this.#arm();
+    },
+    callRescheduled: (call) => {
+      this.#heap.update(call);
+      this.#arm();
+    },
+  };
+  #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    this.#runDueCalls();
+  };
 
   /** Whether the reactor is running. */
   get running(): boolean {
@@ -124,24 +162,181 @@ export class DenoReactor
     notYet("fireSystemEvent");
   }
 
-  /** The current time in seconds. */
+  /**
+   * The current time in seconds: monotonic wall-clock time
+   * (`performance.timeOrigin + performance.now()`), so it never goes back
+   * when the system clock is set.
+   *
+   * @returns Seconds since the Unix epoch, with sub-millisecond precision.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { reactor } from "@twisted-deno/core/reactor";
+   *
+   * const a = reactor.seconds();
+   * assert.ok(Math.abs(a - Date.now() / 1000) < 5);
+   * assert.ok(reactor.seconds() >= a);
+   * ```
+   */
   seconds(): number {
-    return notYet("seconds");
+    return (performance.timeOrigin + performance.now()) / 1000;
   }
 
-  /** Schedules a call. */
+  /**
+   * Calls `fn(...args)` after `delay` seconds. Calls run in time order,
+   * those due at the same time in the order they were scheduled; an error
+   * one throws (or a Promise it returns rejects with) is logged and the
+   * others still run. A call scheduled while due calls run waits for the
+   * next turn of the loop, so `callLater(0, ...)` chains cannot starve I/O.
+   *
+   * Calls live in a binary heap with one host timer armed for the earliest;
+   * scheduling, cancelling and re-timing cost O(log n) and no host timer
+   * each. The timer keeps the process alive from creation (Deno's loop is
+   * always turning, `run()` or not) until the reactor has shut down; after
+   * that, leftover calls still run if the process lives on, but do not keep
+   * it alive.
+   *
+   * @param delay Seconds from now, `>= 0`.
+   * @param fn What to call.
+   * @param args Its arguments.
+   * @returns A handle to cancel, delay or reset the call.
+   * @throws {TypeError} When `fn` is not a function.
+   * @throws {RangeError} When `delay` is negative or not a number.
+   *
+   * @example Run a call and cancel another
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { reactor } from "@twisted-deno/core/reactor";
+   *
+   * const order: string[] = [];
+   * const cancelled = reactor.callLater(0, () => order.push("cancelled"));
+   * const done = Promise.withResolvers<void>();
+   * reactor.callLater(0, (what: string) => {
+   *   order.push(what);
+   *   done.resolve();
+   * }, "ran");
+   * cancelled.cancel();
+   * await done.promise;
+   * assert.deepEqual(order, ["ran"]);
+   * assert.equal(cancelled.active(), false);
+   * ```
+   */
   // deno-lint-ignore no-explicit-any
   callLater<A extends any[]>(
-    _delay: number,
-    _fn: (...args: A) => unknown,
-    ..._args: A
+    delay: number,
+    fn: (...args: A) => unknown,
+    ...args: A
   ): IDelayedCall {
-    return notYet("callLater");
+    if (typeof fn !== "function") {
+      throw new TypeError(
+        `Cannot schedule a call: ${String(fn)} is not a function`,
+      );
+    }
+    if (!(delay >= 0)) {
+      throw new RangeError(
+        `Cannot schedule a call ${delay} seconds from now: the delay must be a number of seconds >= 0`,
+      );
+    }
+    const call = new DelayedCall(
+      this.seconds() + delay,
+      fn as (...args: never[]) => unknown,
+      args,
+      this.#seq++,
+      this.#timeOwner,
+    );
+    this.#heap.push(call);
+    // Only a new earliest call can need the host timer moved.
+    if (call.index === 0) this.#arm();
+    return call;
   }
 
-  /** Every active delayed call. */
+  /**
+   * Every call that is scheduled and still active, in no particular order.
+   *
+   * @returns A fresh array of the pending calls.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DenoReactor } from "@twisted-deno/core/reactor";
+   *
+   * const r = new DenoReactor();
+   * const call = r.callLater(30, () => {});
+   * assert.deepEqual(r.getDelayedCalls(), [call]);
+   * call.cancel();
+   * assert.deepEqual(r.getDelayedCalls(), []);
+   * ```
+   */
   getDelayedCalls(): IDelayedCall[] {
-    return notYet("getDelayedCalls");
+    return [...this.#heap.items];
+  }
+
+  /**
+   * Makes the host timer fire no later than the earliest call. A timer
+   * armed earlier than needed (the earliest call was cancelled or moved
+   * later) is left alone: it wakes, finds nothing due and re-arms, which is
+   * cheaper than clearing and re-creating it on every change.
+   */
+  #arm(): void {
+    const top = this.#heap.peek();
+    if (top === undefined) {
+      // Nothing pending: a stale timer must not keep the process alive.
+      if (this.#timer !== undefined) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        this.#timerAt = Infinity;
+      }
+      return;
+    }
+    if (this.#timer !== undefined && this.#timerAt <= top.time) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    const now = this.seconds();
+    // Round up: a timer that wakes a hair early only re-arms itself.
+    const ms = Math.min(
+      MAX_TIMER_MS,
+      Math.max(0, Math.ceil((top.time - now) * 1000)),
+    );
+    this.#timer = setTimeout(this.#onTimer, ms);
+    this.#timerAt = Math.min(top.time, now + ms / 1000);
+    if (!this.#keepAlive) Deno.unrefTimer(this.#timer);
+  }
+
+  /** Runs every call due now, in (time, seq) order, then re-arms. */
+  #runDueCalls(): void {
+    const heap = this.#heap;
+    const now = this.seconds();
+    // Calls scheduled from here on wait for the next turn (see callLater).
+    const limit = this.#seq;
+    for (;;) {
+      const call = heap.peek();
+      if (call === undefined || call.time > now || call.seq >= limit) break;
+      heap.pop();
+      call.called = true;
+      try {
+        const result = call.invoke();
+        if (result instanceof Promise) {
+          result.catch((error) => this.#callFailed(call, error));
+        }
+      } catch (error) {
+        this.#callFailed(call, error);
+      }
+    }
+    this.#arm();
+  }
+
+  #callFailed(call: DelayedCall, error: unknown): void {
+    const failure = new Failure(error);
+    const fields = { call: String(call) };
+    log.failure("Unhandled error in {call}", failure, "critical", fields);
+  }
+
+  /** Whether pending timers keep the process alive (see `callLater`). */
+  #setKeepAlive(on: boolean): void {
+    this.#keepAlive = on;
+    if (this.#timer === undefined) return;
+    if (on) Deno.refTimer(this.#timer);
+    else Deno.unrefTimer(this.#timer);
   }
 
   /** Closes `resource` at shutdown unless untracked first. */
@@ -214,11 +409,13 @@ export class DenoReactor
 
   /** Binds a UDP port. */
   listenUDP(
-    _port: number,
-    _protocol: IDatagramProtocol,
-    _options?: ListenUDPOptions,
+    port: number,
+    protocol: IDatagramProtocol,
+    options?: ListenUDPOptions,
   ): IListeningPort {
-    return notYet("listenUDP");
+    const udp = new UDPPort(port, protocol, { ...options, reactor: this });
+    udp.startListening();
+    return udp;
   }
 
   /** Runs a module's export in the thread pool. */
