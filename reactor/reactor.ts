@@ -42,12 +42,27 @@ import { Logger } from "../log/mod.ts";
 import { Failure } from "../deferred/failure.ts";
 import { DelayedCall, type DelayedCallOwner } from "./delayed_call.ts";
 import { TimerHeap } from "./_timer_heap.ts";
+import { isPhase, ThreePhaseEvent, Trigger } from "./_three_phase.ts";
+import {
+  ReactorAlreadyRunning,
+  ReactorNotRestartable,
+  ReactorNotRunning,
+} from "./errors.ts";
 import { UDPPort } from "./udp.ts";
 
 const log = new Logger("reactor");
 
 /** The longest delay a host timer accepts (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMER_MS = 0x7fffffff;
+
+/** Options of {@linkcode DenoReactor.run}. */
+export interface ReactorRunOptions {
+  /**
+   * Stop the reactor on SIGINT and SIGTERM (default true). The listeners
+   * are removed when the reactor stops, so the process can exit.
+   */
+  installSignalHandlers?: boolean;
+}
 
 function notYet(what: string): never {
   throw new Error(`${what} is not implemented yet`);
@@ -59,11 +74,15 @@ function notYet(what: string): never {
  *
  * @example Schedule a call and stop
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DenoReactor } from "@twisted-deno/core/reactor";
  *
  * const r = new DenoReactor();
+ * const seen: string[] = [];
  * r.callWhenRunning(() => r.callLater(0, () => r.stop()));
- * await r.run();
+ * r.addSystemEventTrigger("after", "shutdown", () => seen.push("stopped"));
+ * await r.run({ installSignalHandlers: false });
+ * assert.deepEqual(seen, ["stopped"]);
  * ```
  */
 export class DenoReactor
@@ -107,59 +126,447 @@ export class DenoReactor
     this.#runDueCalls();
   };
 
-  /** Whether the reactor is running. */
+  // ---- life cycle
+  #events = new Map<string, ThreePhaseEvent>();
+  /** Bumped by run() and crash(): a step of an older run sees it and quits. */
+  #generation = 0;
+  /** run() was called and neither shutdown completed nor crash() came. */
+  #started = false;
+  #running = false;
+  #startupDone = false;
+  #stopRequested = false;
+  /** stop() was called once: run() may never be called again. */
+  #stoppedBefore = false;
+  #finishRun: (() => void) | undefined;
+  /** A ref'd timer that keeps the process alive while the reactor runs. */
+  #holdOpen: ReturnType<typeof setInterval> | undefined;
+  #signalListeners: [Deno.Signal, () => void][] = [];
+  #iterateWaiters = new Set<() => void>();
+
+  /**
+   * Whether the reactor is running: true from the 'during' phase of
+   * `startup` (so `callWhenRunning` hooks see it) until the 'during' phase
+   * of `shutdown`, or `crash()`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DenoReactor } from "@twisted-deno/core/reactor";
+   *
+   * const r = new DenoReactor();
+   * assert.equal(r.running, false);
+   * r.callWhenRunning(() => {
+   *   assert.equal(r.running, true);
+   *   r.stop();
+   * });
+   * await r.run({ installSignalHandlers: false });
+   * assert.equal(r.running, false);
+   * ```
+   */
   get running(): boolean {
-    return notYet("running");
+    return this.#running;
   }
 
-  /** Runs the reactor until `stop()`; resolves after shutdown. */
-  run(): Promise<void> {
-    return notYet("run");
+  /**
+   * Runs the reactor: fires `startup` now (its 'after' phase runs the
+   * `callWhenRunning` hooks), stops on SIGINT or SIGTERM, and keeps the
+   * process alive until `stop()`. Shutdown then runs 'before shutdown'
+   * triggers (waiting for the Deferreds or Promises they return), 'during
+   * shutdown' triggers, closes every tracked port and connection (waiting
+   * for each), runs 'after shutdown' triggers, stops pending timers from
+   * keeping the process alive, and resolves the Promise.
+   *
+   * Timers and sockets work without `run()`: Deno's loop is always turning.
+   *
+   * @param options Whether to install the SIGINT/SIGTERM handlers.
+   * @returns A Promise that resolves once shutdown is complete; it rejects
+   * with ReactorAlreadyRunning while the reactor runs, and with
+   * ReactorNotRestartable once it has been stopped.
+   *
+   * @example Run until a call stops the reactor
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DenoReactor } from "@twisted-deno/core/reactor";
+   *
+   * const r = new DenoReactor();
+   * const log: string[] = [];
+   * r.addSystemEventTrigger("before", "shutdown", () => log.push("shutdown"));
+   * r.callWhenRunning(() => r.callLater(0, () => r.stop()));
+   * await r.run({ installSignalHandlers: false });
+   * assert.deepEqual(log, ["shutdown"]);
+   * ```
+   */
+  run(options: ReactorRunOptions = {}): Promise<void> {
+    if (this.#started) return Promise.reject(new ReactorAlreadyRunning());
+    if (this.#stoppedBefore) {
+      return Promise.reject(new ReactorNotRestartable());
+    }
+    const generation = ++this.#generation;
+    this.#started = true;
+    this.#startupDone = false;
+    this.#stopRequested = false;
+    this.#setKeepAlive(true);
+    this.#holdOpen = setInterval(() => {}, MAX_TIMER_MS);
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#finishRun = resolve;
+    const installSignals = options.installSignalHandlers ?? true;
+    this.#event("startup").fire({
+      beforeDuring: () => {
+        if (generation !== this.#generation) return;
+        this.#running = true;
+        if (installSignals) this.#installSignalHandlers();
+      },
+      done: () => {
+        if (generation !== this.#generation) return;
+        this.#startupDone = true;
+        if (this.#stopRequested) this.#shutdown(generation);
+      },
+    });
+    return promise;
   }
 
-  /** Begins shutdown. */
+  /**
+   * Begins shutdown (see `run()`), on the next microtask: the caller's
+   * current work finishes first. Called during startup, shutdown begins
+   * once startup is complete.
+   *
+   * @throws {ReactorNotRunning} When the reactor is not running, or is
+   * already stopping.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DenoReactor, ReactorNotRunning } from "@twisted-deno/core/reactor";
+   *
+   * const r = new DenoReactor();
+   * assert.throws(() => r.stop(), ReactorNotRunning);
+   * r.callWhenRunning(() => r.stop());
+   * await r.run({ installSignalHandlers: false });
+   * assert.throws(() => r.stop(), ReactorNotRunning);
+   * ```
+   */
   stop(): void {
-    notYet("stop");
+    if (!this.#started || this.#stopRequested) throw new ReactorNotRunning();
+    this.#stopRequested = true;
+    this.#stoppedBefore = true;
+    if (!this.#startupDone) return; // run()'s startup 'done' hook shuts down
+    const generation = this.#generation;
+    queueMicrotask(() => {
+      if (generation === this.#generation) this.#shutdown(generation);
+    });
   }
 
-  /** Stops at once without the shutdown event. */
+  /**
+   * Stops at once, without the shutdown event: `run()`'s Promise resolves
+   * now, signal handlers are removed, timers stop keeping the process alive.
+   * Unlike after `stop()`, the reactor may be run again. Does nothing when
+   * the reactor is not running.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DenoReactor } from "@twisted-deno/core/reactor";
+   *
+   * const r = new DenoReactor();
+   * let shutdownRan = false;
+   * r.addSystemEventTrigger("during", "shutdown", () => shutdownRan = true);
+   * r.callWhenRunning(() => r.crash());
+   * await r.run({ installSignalHandlers: false });
+   * assert.equal(shutdownRan, false);
+   * assert.equal(r.running, false);
+   * ```
+   */
   crash(): void {
-    notYet("crash");
+    if (!this.#started) return;
+    this.#generation++;
+    this.#endRun();
   }
 
-  /** Lets I/O and timers run for up to `delay` seconds. */
-  iterate(_delay = 0): Promise<void> {
-    return notYet("iterate");
+  /**
+   * Lets I/O and timers run for up to `delay` seconds: resolves after
+   * `delay`, or sooner, right after the reactor next runs due delayed
+   * calls. `iterate()` (0) yields one turn of Deno's event loop.
+   *
+   * @param delay The longest wait, in seconds (default 0).
+   * @returns A Promise that resolves when the wait is over.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DenoReactor } from "@twisted-deno/core/reactor";
+   *
+   * const r = new DenoReactor();
+   * let ran = false;
+   * r.callLater(0, () => ran = true);
+   * await r.iterate(5); // returns as soon as the call has run
+   * assert.equal(ran, true);
+   * ```
+   */
+  iterate(delay = 0): Promise<void> {
+    if (!(delay >= 0)) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot iterate for ${delay} seconds: the delay must be >= 0`,
+        ),
+      );
+    }
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.#iterateWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(
+        wake,
+        Math.min(MAX_TIMER_MS, Math.ceil(delay * 1000)),
+      );
+      this.#iterateWaiters.add(wake);
+    });
   }
 
-  /** Calls `fn` once running. */
+  /**
+   * Calls `fn(...args)` now if the reactor is running (an error it throws
+   * propagates), else as an 'after startup' trigger.
+   *
+   * @returns The trigger's id when deferred (to remove it), else undefined.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DenoReactor } from "@twisted-deno/core/reactor";
+   *
+   * const r = new DenoReactor();
+   * const seen: string[] = [];
+   * const id = r.callWhenRunning((what: string) => seen.push(what), "later");
+   * assert.notEqual(id, undefined);
+   * r.callWhenRunning(() => {
+   *   r.callWhenRunning((what: string) => seen.push(what), "now");
+   *   r.stop();
+   * });
+   * await r.run({ installSignalHandlers: false });
+   * assert.deepEqual(seen, ["later", "now"]);
+   * ```
+   */
   // deno-lint-ignore no-explicit-any
   callWhenRunning<A extends any[]>(
-    _fn: (...args: A) => unknown,
-    ..._args: A
+    fn: (...args: A) => unknown,
+    ...args: A
   ): TriggerId | undefined {
-    return notYet("callWhenRunning");
+    if (this.#running) {
+      fn(...args);
+      return undefined;
+    }
+    return this.addSystemEventTrigger("after", "startup", fn, ...args);
   }
 
-  /** Adds a system event trigger. */
+  /**
+   * Adds a trigger: `fn(...args)` runs once, in the given phase, the next
+   * time `event` fires. 'before' triggers run first; the Deferreds or
+   * Promises they return are waited for; then 'during', then 'after'
+   * triggers run. An error a trigger throws, or a failure its Deferred
+   * fires with, is logged and the other triggers still run.
+   *
+   * @param phase `"before"`, `"during"` or `"after"`.
+   * @param event The event: `"startup"`, `"shutdown"` or any custom name.
+   * @param fn The trigger.
+   * @param args Its arguments.
+   * @returns An id for {@linkcode DenoReactor.removeSystemEventTrigger}.
+   * @throws {RangeError} When `phase` is not one of the three.
+   * @throws {TypeError} When `fn` is not a function.
+   *
+   * @example A 'before' trigger's Deferred delays 'during'
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Deferred } from "@twisted-deno/core/deferred";
+   * import { DenoReactor } from "@twisted-deno/core/reactor";
+   *
+   * const r = new DenoReactor();
+   * const order: string[] = [];
+   * const ready = new Deferred<void>();
+   * r.addSystemEventTrigger("during", "flush", () => order.push("during"));
+   * r.addSystemEventTrigger("before", "flush", () => ready);
+   * r.fireSystemEvent("flush");
+   * assert.deepEqual(order, []);
+   * ready.callback();
+   * assert.deepEqual(order, ["during"]);
+   * ```
+   */
   // deno-lint-ignore no-explicit-any
   addSystemEventTrigger<A extends any[]>(
-    _phase: TriggerPhase,
-    _event: string,
-    _fn: (...args: A) => unknown,
-    ..._args: A
+    phase: TriggerPhase,
+    event: string,
+    fn: (...args: A) => unknown,
+    ...args: A
   ): TriggerId {
-    return notYet("addSystemEventTrigger");
+    if (!isPhase(phase)) {
+      throw new RangeError(
+        `Cannot add a trigger for phase ${
+          JSON.stringify(phase)
+        }: use "before", "during" or "after"`,
+      );
+    }
+    if (typeof fn !== "function") {
+      throw new TypeError(
+        `Cannot add a trigger: ${String(fn)} is not a function`,
+      );
+    }
+    const owner = this.#event(String(event));
+    const trigger = new Trigger(
+      owner,
+      phase,
+      String(event),
+      fn as (...args: never[]) => unknown,
+      args,
+    );
+    owner.add(trigger);
+    return trigger;
   }
 
-  /** Removes a system event trigger. */
-  removeSystemEventTrigger(_id: TriggerId): void {
-    notYet("removeSystemEventTrigger");
+  /**
+   * Removes a trigger that has not run yet; it works while its event is
+   * firing (a removed trigger whose turn has not come does not run).
+   *
+   * @param id What `addSystemEventTrigger` (or `callWhenRunning`) returned.
+   * @throws {TypeError} When `id` is not a trigger of this reactor.
+   * @throws {RangeError} When the trigger was already removed or has run.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DenoReactor } from "@twisted-deno/core/reactor";
+   *
+   * const r = new DenoReactor();
+   * let ran = false;
+   * const id = r.addSystemEventTrigger("during", "custom", () => ran = true);
+   * r.removeSystemEventTrigger(id);
+   * assert.throws(() => r.removeSystemEventTrigger(id), RangeError);
+   * r.fireSystemEvent("custom");
+   * assert.equal(ran, false);
+   * ```
+   */
+  removeSystemEventTrigger(id: TriggerId): void {
+    if (
+      !(id instanceof Trigger) || this.#events.get(id.event) !== id.owner
+    ) {
+      throw new TypeError(
+        `Cannot remove the trigger: ${
+          String(id)
+        } was not returned by this reactor's addSystemEventTrigger`,
+      );
+    }
+    id.owner.remove(id);
   }
 
-  /** Fires a system event. */
-  fireSystemEvent(_event: string): void {
-    notYet("fireSystemEvent");
+  /**
+   * Fires `event`: runs its pending triggers phase by phase (see
+   * `addSystemEventTrigger`). Each trigger runs once; firing again runs
+   * only triggers added since.
+   *
+   * @param event The event's name.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DenoReactor } from "@twisted-deno/core/reactor";
+   *
+   * const r = new DenoReactor();
+   * const order: string[] = [];
+   * for (const phase of ["after", "during", "before"] as const) {
+   *   r.addSystemEventTrigger(phase, "custom", () => order.push(phase));
+   * }
+   * r.fireSystemEvent("custom");
+   * r.fireSystemEvent("custom");
+   * assert.deepEqual(order, ["before", "during", "after"]);
+   * ```
+   */
+  fireSystemEvent(event: string): void {
+    this.#events.get(String(event))?.fire();
+  }
+
+  #event(name: string): ThreePhaseEvent {
+    let event = this.#events.get(name);
+    if (event === undefined) {
+      event = new ThreePhaseEvent(log);
+      this.#events.set(name, event);
+    }
+    return event;
+  }
+
+  #shutdown(generation: number): void {
+    this.#event("shutdown").fire({
+      beforeDuring: () => {
+        if (generation === this.#generation) this.#running = false;
+      },
+      afterDuring: () => this.#closeResources(),
+      done: () => {
+        if (generation === this.#generation) this.#endRun();
+      },
+    });
+  }
+
+  /** Shuts every tracked resource down, waiting for all; never rejects. */
+  async #closeResources(): Promise<void> {
+    const closed = new Set<ReactorResource>();
+    // Closing one resource may track another (a connection accepted just
+    // now): go round until no new one appears.
+    for (;;) {
+      const batch = [...this.#resources].filter((r) => !closed.has(r));
+      this.#resources.clear();
+      if (batch.length === 0) return;
+      for (const resource of batch) closed.add(resource);
+      await Promise.all(batch.map((resource) => this.#close(resource)));
+    }
+  }
+
+  async #close(resource: ReactorResource): Promise<void> {
+    try {
+      await resource.shutdown();
+    } catch (error) {
+      const failure = new Failure(error);
+      const fields = { resource: String(resource) };
+      log.failure("Error closing {resource}", failure, "error", fields);
+    }
+  }
+
+  /** The end of a run, by shutdown or crash(). */
+  #endRun(): void {
+    this.#started = false;
+    this.#running = false;
+    this.#removeSignalHandlers();
+    clearInterval(this.#holdOpen);
+    this.#holdOpen = undefined;
+    this.#setKeepAlive(false);
+    const finish = this.#finishRun;
+    this.#finishRun = undefined;
+    finish?.();
+  }
+
+  #installSignalHandlers(): void {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const listener = (): void => this.#onSignal(signal);
+      try {
+        Deno.addSignalListener(signal, listener);
+      } catch (error) {
+        // SIGTERM cannot be listened for on Windows: run without it.
+        const fields = { signal, error: String(error) };
+        log.debug("Not handling {signal}: {error}", fields);
+        continue;
+      }
+      this.#signalListeners.push([signal, listener]);
+    }
+  }
+
+  #removeSignalHandlers(): void {
+    for (const [signal, listener] of this.#signalListeners) {
+      Deno.removeSignalListener(signal, listener);
+    }
+    this.#signalListeners = [];
+  }
+
+  #onSignal(signal: Deno.Signal): void {
+    if (!this.#started || this.#stopRequested) return; // already stopping
+    log.info("Received {signal}, shutting down", { signal });
+    this.stop();
   }
 
   /**
@@ -323,6 +730,9 @@ export class DenoReactor
       }
     }
     this.#arm();
+    if (this.#iterateWaiters.size > 0) {
+      for (const wake of [...this.#iterateWaiters]) wake();
+    }
   }
 
   #callFailed(call: DelayedCall, error: unknown): void {
