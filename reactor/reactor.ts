@@ -817,12 +817,18 @@ export class DenoReactor
     return notYet("connectUNIX");
   }
 
-  /** Binds a UDP port. */
+  /**
+   * Binds a UDP port (0: any free port) and delivers its datagrams to
+   * `protocol`; the returned {@linkcode UDPPort} is also the protocol's
+   * transport. Shutdown stops it.
+   *
+   * @throws {CannotListenError} When the address cannot be bound.
+   */
   listenUDP(
     port: number,
     protocol: IDatagramProtocol,
     options?: ListenUDPOptions,
-  ): IListeningPort {
+  ): UDPPort {
     const udp = new UDPPort(port, protocol, { ...options, reactor: this });
     udp.startListening();
     return udp;
