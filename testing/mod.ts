@@ -3,6 +3,7 @@
  *
  * @module
  */
+export * from "./accumulating_protocol.ts";
 export * from "./clock.ts";
 export * from "./logs.ts";
 export * from "./loopback.ts";
