@@ -40,18 +40,26 @@ type Callback<In, A extends unknown[], Out> = {
   bivarianceHack(result: In, ...args: A): Out;
 }["bivarianceHack"];
 
-/** One link of the chain: what to call on success and on failure. */
-interface Link {
-  cb: AnyFn | typeof CONTINUE;
-  cbArgs: readonly unknown[];
-  eb: AnyFn | typeof CONTINUE;
-  ebArgs: readonly unknown[];
-}
-
+// The chain is an array walked by index. The common link, a callback with
+// no extra arguments, is stored as the function itself, so adding it
+// allocates nothing; every other link is a Link.
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
-/** Marks the link a chained Deferred leaves on the Deferred it waits on. */
+/** Marks the link a waiting Deferred leaves on the Deferred it waits on. */
 const CONTINUE = Symbol("continue");
-const passthru = (result: unknown): unknown => result;
+
+/** A callback/errback pair with their extra arguments. */
+class Link {
+  constructor(
+    /** The callback; null passes results on; CONTINUE hands over. */
+    readonly cb: AnyFn | null | typeof CONTINUE,
+    /** The errback; null passes failures on; CONTINUE hands over. */
+    readonly eb: AnyFn | null | typeof CONTINUE,
+    /** The callback's extra arguments; for CONTINUE, the waiting Deferred. */
+    readonly cbArgs: readonly unknown[] | Deferred<unknown>,
+    /** The errback's extra arguments. */
+    readonly ebArgs: readonly unknown[],
+  ) {}
+}
 
 const log = new Logger("deferred");
 
@@ -77,10 +85,17 @@ const unhandled = new FinalizationRegistry<
   },
 );
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function";
+/**
+ * The `then` method of a thenable, or undefined. Reading `then` runs user
+ * code (a getter, a Proxy): what it throws is returned as a Failure.
+ */
+function thenOf(value: object): AnyFn | undefined | Failure {
+  try {
+    const then = (value as { then?: unknown }).then;
+    return typeof then === "function" ? then as AnyFn : undefined;
+  } catch (error) {
+    return new Failure(error);
+  }
 }
 
 function stackHere(label: string): string {
@@ -95,9 +110,19 @@ function stackHere(label: string): string {
  *   `addErrback(fn, ...args)` runs `fn(failure, ...args)` on failure and
  *   recovers if `fn` returns normally; `addBoth` runs on either.
  * - Callbacks run synchronously, in order; one added to a fired Deferred
- *   runs at once.
+ *   runs at once. One added by a running callback goes to the end of the
+ *   chain and runs after the current one returns.
+ * - A callback returning a Deferred (or any thenable) pauses this chain
+ *   until that one has a result, which then becomes this chain's result
+ *   (the returned Deferred is left holding `undefined`).
  * - `await d` works: a success resolves, a failure rejects with
  *   `failure.value`.
+ * - A Deferred garbage-collected while its chain ends in a Failure logs
+ *   "Unhandled error in Deferred" with the failure's traceback.
+ *
+ * Two intentional differences from Twisted: `callback(aDeferred)` throws
+ * a TypeError, and a callback returning the very Deferred it is attached
+ * to fails the chain with a TypeError rather than warning.
  *
  * @typeParam T The type of the current result.
  *
@@ -116,20 +141,38 @@ function stackHere(label: string): string {
  * d.callback(41);
  * assert.deepEqual(seen, ["bad 42"]);
  * ```
+ *
+ * @example Waiting on another Deferred
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Deferred } from "@twisted-deno/core/deferred";
+ *
+ * const inner = new Deferred<string>();
+ * const outer = new Deferred<number>();
+ * let seen = "";
+ * outer.addCallback(() => inner).addCallback((s) => { seen = s; });
+ * outer.callback(1);
+ * assert.equal(seen, ""); // paused until inner fires
+ * inner.callback("done");
+ * assert.equal(seen, "done");
+ * ```
  */
 export class Deferred<T = unknown> implements PromiseLike<T> {
-  #links: Link[] = [];
+  #links: unknown[] = [];
+  /** The next link to run. */
   #next = 0;
-  #called = false;
-  #paused = 0;
+  /** The end of the chain: links are written here, not pushed. */
+  #count = 0;
   #result: unknown = undefined;
+  #called = false;
   #running = false;
+  #suppressAlreadyCalled = false;
+  #paused = 0;
   #chainedTo: Deferred<unknown> | null = null;
   #canceller: Callback<Deferred<T>, [], void> | undefined;
-  #suppressAlreadyCalled = false;
-  #reported = false;
-  #creationStack: string | undefined;
-  #firingStack: string | undefined;
+  /** The Failure armed in the unhandled-error registry, if any. */
+  #reported: Failure | null = null;
+  #debug: { created?: string; fired?: string } | null = null;
 
   /**
    * @param canceller Called by `cancel()` before the Deferred has a
@@ -137,7 +180,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    */
   constructor(canceller?: Callback<Deferred<T>, [], void>) {
     this.#canceller = canceller;
-    if (getDebugging()) this.#creationStack = stackHere("Deferred created");
+    if (getDebugging()) this.#debug = { created: stackHere("created") };
   }
 
   /** Whether `callback` or `errback` has been called. */
@@ -153,6 +196,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   /**
    * Fires the success chain with `result`.
    *
+   * @param result The result.
    * @throws {AlreadyCalledError} When the Deferred already has a result.
    * @throws {TypeError} When `result` is a Deferred: return it from a
    *   callback instead.
@@ -168,8 +212,10 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
 
   /**
    * Fires the failure chain. A reason that is not a {@linkcode Failure} is
-   * wrapped in one.
+   * wrapped in one; with no reason at all, the Failure wraps an Error
+   * saying so.
    *
+   * @param reason The error (or Failure).
    * @throws {AlreadyCalledError} When the Deferred already has a result.
    */
   errback(reason?: unknown): void {
@@ -183,15 +229,27 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     this.#start(reason);
   }
 
+  /** Appends a link, and runs it now if the result is already there. */
+  #push(entry: unknown): void {
+    this.#links[this.#count++] = entry;
+    if (this.#called) this.#runCallbacks();
+  }
+
   #start(result: unknown): void {
     if (this.#called) {
       if (this.#suppressAlreadyCalled) {
+        // cancel() without a canceller: the work's own result, arriving
+        // late, is dropped once.
         this.#suppressAlreadyCalled = false;
         return;
       }
-      throw new AlreadyCalledError(this.#debugText());
+      throw new AlreadyCalledError(
+        this.#debug === null ? "" : this.#debugText(stackHere("fired again")),
+      );
     }
-    if (getDebugging()) this.#firingStack = stackHere("Deferred fired");
+    if (getDebugging()) {
+      (this.#debug ??= {}).fired = stackHere("fired");
+    }
     this.#called = true;
     this.#canceller = undefined; // never called after firing: drop the reference
     this.#result = result;
@@ -199,40 +257,65 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   }
 
   /**
-   * Adds a callback and an errback at the same position in the chain.
+   * Adds a callback and an errback at the same position in the chain: the
+   * errback does not see an error the callback throws.
    *
-   * @param callback Called with the result and `callbackArgs` on success.
+   * @param callback Called with the result and `callbackArgs` on success;
+   *   results pass through unchanged when null.
    * @param errback Called with the failure and `errbackArgs` on failure;
    *   failures pass through unchanged when omitted.
+   * @param options Extra arguments for each.
    * @returns This Deferred, retyped for the new result.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { fail } from "@twisted-deno/core/deferred";
+   *
+   * let got = "";
+   * fail(new Error("x")).addCallbacks(
+   *   () => "ok",
+   *   (f, tag: string) => `${tag}: ${f.getErrorMessage()}`,
+   *   { errbackArgs: ["recovered"] },
+   * ).addCallback((s) => { got = s; });
+   * assert.equal(got, "recovered: x");
+   * ```
    */
   addCallbacks<R1, R2 = never>(
     callback: Callback<T, never[], R1> | null,
     errback?: Callback<Failure, never[], R2> | null,
     options?: { callbackArgs?: unknown[]; errbackArgs?: unknown[] },
-  ): Deferred<Awaited<R1> | Awaited<R2>> {
-    this.#add(
-      (callback as AnyFn | null) ?? passthru,
-      options?.callbackArgs ?? NO_ARGS,
-      (errback as AnyFn | null | undefined) ?? passthru,
-      options?.errbackArgs ?? NO_ARGS,
+  ): Deferred<Awaited<R1> | Exclude<Awaited<R2>, Failure>> {
+    if (callback !== null && typeof callback !== "function") {
+      throw new TypeError(
+        `Cannot add callbacks: callback ${String(callback)} is not a function`,
+      );
+    }
+    if (
+      errback !== null && errback !== undefined && typeof errback !== "function"
+    ) {
+      throw new TypeError(
+        `Cannot add callbacks: errback ${String(errback)} is not a function`,
+      );
+    }
+    this.#push(
+      new Link(
+        callback,
+        errback ?? null,
+        options?.callbackArgs ?? NO_ARGS,
+        options?.errbackArgs ?? NO_ARGS,
+      ),
     );
-    return this as unknown as Deferred<Awaited<R1> | Awaited<R2>>;
-  }
-
-  #add(
-    cb: AnyFn,
-    cbArgs: readonly unknown[],
-    eb: AnyFn,
-    ebArgs: readonly unknown[],
-  ): void {
-    this.#links.push({ cb, cbArgs, eb, ebArgs });
-    if (this.#called) this.#runCallbacks();
+    return this as unknown as Deferred<
+      Awaited<R1> | Exclude<Awaited<R2>, Failure>
+    >;
   }
 
   /**
    * Adds `fn(result, ...args)` for success; failures pass it by.
    *
+   * @param fn The callback.
+   * @param args Extra arguments after the result.
    * @returns This Deferred, whose result becomes what `fn` returns (awaited
    *   when it is a Deferred or thenable).
    */
@@ -240,7 +323,10 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     fn: Callback<T, A, R>,
     ...args: A
   ): Deferred<Awaited<R>> {
-    this.#add(fn as AnyFn, args, passthru, NO_ARGS);
+    if (typeof fn !== "function") notAFunction("addCallback", fn);
+    this.#push(
+      args.length === 0 ? fn : new Link(fn as AnyFn, null, args, NO_ARGS),
+    );
     return this as unknown as Deferred<Awaited<R>>;
   }
 
@@ -249,39 +335,77 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * returns normally the chain recovers with its return value; to pass the
    * failure on, throw (or `failure.trap(...)`) or return the failure.
    *
+   * @param fn The errback.
+   * @param args Extra arguments after the failure.
    * @returns This Deferred.
+   *
+   * @example Handle one kind of error, pass the others on
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { fail } from "@twisted-deno/core/deferred";
+   *
+   * let value: unknown;
+   * fail(new RangeError("too far"))
+   *   .addErrback((f) => { f.trap(TypeError); return "typed"; })
+   *   .addErrback((f) => { f.trap(RangeError); return "ranged"; })
+   *   .addCallback((v) => { value = v; });
+   * assert.equal(value, "ranged");
+   * ```
    */
   addErrback<R, A extends unknown[]>(
     fn: (failure: Failure, ...args: A) => R,
     ...args: A
   ): Deferred<T | Exclude<Awaited<R>, Failure>> {
-    this.#add(passthru, NO_ARGS, fn as AnyFn, args);
+    if (typeof fn !== "function") notAFunction("addErrback", fn);
+    this.#push(
+      new Link(null, fn as AnyFn, NO_ARGS, args.length === 0 ? NO_ARGS : args),
+    );
     return this as unknown as Deferred<T | Exclude<Awaited<R>, Failure>>;
   }
 
   /**
    * Adds `fn(resultOrFailure, ...args)` for both success and failure.
    *
+   * @param fn Called with the result or the Failure.
+   * @param args Extra arguments.
    * @returns This Deferred.
    */
   addBoth<R, A extends unknown[]>(
     fn: Callback<T | Failure, A, R>,
     ...args: A
   ): Deferred<Exclude<Awaited<R>, Failure>> {
-    this.#add(fn as AnyFn, args, fn as AnyFn, args);
+    if (typeof fn !== "function") notAFunction("addBoth", fn);
+    const a = args.length === 0 ? NO_ARGS : args;
+    this.#push(new Link(fn as AnyFn, fn as AnyFn, a, a));
     return this as unknown as Deferred<Exclude<Awaited<R>, Failure>>;
   }
 
   /**
-   * Fails this Deferred with `TimeoutError` if it has no result after
-   * `seconds`, by cancelling it (so its canceller runs and the callbacks
-   * added before this call see `CancelledError`).
+   * Fails this Deferred with {@linkcode TimeoutError} if it has no result
+   * after `seconds`, by cancelling it: its canceller runs, and the
+   * callbacks added before this call see a `CancelledError`, which is
+   * turned into the `TimeoutError` at this point of the chain. If the
+   * result arrives first, the timer is cancelled.
    *
    * @param seconds The timeout.
    * @param clock Where to schedule it: the reactor, or a test `Clock`.
-   * @param onTimeoutCancel Replaces the default conversion: called with the
-   *   result after a timeout and `seconds`; its return value is the result.
+   * @param onTimeoutCancel Replaces the conversion: called with the result
+   *   at this point after a timeout, and `seconds`; its return value (or
+   *   throw) is the result.
    * @returns This Deferred.
+   *
+   * @example With a test clock
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Deferred, TimeoutError } from "@twisted-deno/core/deferred";
+   * import { Clock } from "@twisted-deno/core/testing";
+   *
+   * const clock = new Clock();
+   * let reason: unknown;
+   * new Deferred().addTimeout(10, clock).addErrback((f) => { reason = f.value; });
+   * clock.advance(10);
+   * assert.ok(reason instanceof TimeoutError);
+   * ```
    */
   addTimeout(
     seconds: number,
@@ -294,16 +418,13 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       this.cancel();
     });
     this.addBoth((result) => {
+      if (call.active()) call.cancel();
       if (!timedOut) return result;
       if (onTimeoutCancel) return onTimeoutCancel(result, seconds);
       if (result instanceof Failure) {
         result.trap(CancelledError);
-        throw new TimeoutError(seconds);
+        throw new TimeoutError(seconds, { cause: result.value });
       }
-      return result;
-    });
-    this.addBoth((result) => {
-      if (call.active()) call.cancel();
       return result;
     });
     return this;
@@ -311,24 +432,61 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
 
   /**
    * Makes `d` fire with this Deferred's result at this point in the chain:
-   * shorthand for `addCallbacks(d.callback, d.errback)`. The result here
-   * becomes `undefined`; firing `d` does not affect this Deferred.
+   * shorthand for `addCallbacks((r) => d.callback(r), (f) => d.errback(f))`.
+   * This chain's result then becomes `undefined` (a failure is handed on to
+   * `d`, not kept here); firing `d` does not affect this Deferred.
    *
-   * @returns This Deferred.
+   * @param d The Deferred to fire.
+   * @returns This Deferred, whose result is now `undefined`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Deferred } from "@twisted-deno/core/deferred";
+   *
+   * const source = new Deferred<number>();
+   * const target = new Deferred<number>();
+   * let got = 0;
+   * target.addCallback((n) => { got = n; });
+   * source.chainDeferred(target);
+   * source.callback(7);
+   * assert.equal(got, 7);
+   * ```
    */
-  chainDeferred(d: Deferred<T>): Deferred<T> {
+  chainDeferred(d: Deferred<T>): Deferred<undefined> {
+    if (!(d instanceof Deferred)) {
+      throw new TypeError(
+        `Cannot chain: ${String(d)} is not a Deferred`,
+      );
+    }
     d.#chainedTo = this as Deferred<unknown>;
     return this.addCallbacks(
       (result: T) => d.callback(result),
       (failure: Failure) => d.errback(failure),
-    ) as unknown as Deferred<T>;
+    ) as Deferred<undefined>;
   }
 
   /**
    * Cancels the work behind this Deferred. Before it has a result: calls
    * the canceller, then fails with `CancelledError` if the canceller did not
    * fire it (with no canceller, one later `callback`/`errback` is silently
-   * ignored). While waiting on another Deferred: cancels that one.
+   * ignored). While waiting on a Deferred a callback returned: cancels that
+   * one. After it has a result: does nothing.
+   *
+   * @throws What the canceller throws (the Deferred is then left unfired).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { CancelledError, Deferred } from "@twisted-deno/core/deferred";
+   *
+   * const d = new Deferred<string>();
+   * let reason: unknown;
+   * d.addErrback((f) => { reason = f.value; });
+   * d.cancel();
+   * d.callback("late"); // the work finishing later is ignored, once
+   * assert.ok(reason instanceof CancelledError);
+   * ```
    */
   cancel(): void {
     if (!this.#called) {
@@ -336,18 +494,39 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       if (canceller) canceller(this);
       else this.#suppressAlreadyCalled = true;
       if (!this.#called) this.errback(new Failure(new CancelledError()));
-    } else if (this.#chainedTo !== null) {
-      this.#chainedTo.cancel();
+    } else if (this.#result instanceof Deferred) {
+      // Waiting on a Deferred a callback returned: the work is over there.
+      this.#result.cancel();
     }
   }
 
-  /** Stops the chain from running until a matching `unpause()`. */
+  /**
+   * Stops the chain from running until a matching `unpause()`. A result
+   * that arrives meanwhile is kept.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { succeed } from "@twisted-deno/core/deferred";
+   *
+   * const d = succeed(1);
+   * let seen = 0;
+   * d.pause();
+   * d.addCallback((n) => { seen = n; });
+   * assert.equal(seen, 0);
+   * d.unpause();
+   * assert.equal(seen, 1);
+   * ```
+   */
   pause(): void {
     this.#paused++;
   }
 
   /** Undoes one `pause()`; the chain runs on once none is left. */
   unpause(): void {
+    if (this.#paused === 0) {
+      throw new RangeError("Cannot unpause Deferred: it is not paused");
+    }
     this.#paused--;
     if (this.#paused > 0) return;
     if (this.#called) this.#runCallbacks();
@@ -356,7 +535,19 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   /**
    * Bridges to `await`: a Promise of the result at this point in the
    * chain. The chain goes on unchanged, except that a failure handed to the
-   * Promise is no longer reported as unhandled.
+   * Promise is no longer reported as unhandled (the Promise now carries it).
+   *
+   * @param onFulfilled Called with the result.
+   * @param onRejected Called with `failure.value`.
+   * @returns A Promise, as `Promise.prototype.then` returns.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { succeed } from "@twisted-deno/core/deferred";
+   *
+   * assert.equal(await succeed(2).addCallback((n) => n * 2), 4);
+   * ```
    */
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
@@ -367,170 +558,260 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
 
   /**
    * A Promise that settles with this Deferred's result at this point in
-   * the chain: `failure.value` on failure.
+   * the chain: fulfilled with the result, or rejected with `failure.value`.
+   * The chain goes on unchanged.
+   *
+   * @returns The Promise.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { fail } from "@twisted-deno/core/deferred";
+   *
+   * await assert.rejects(fail(new TypeError("no")).asPromise(), TypeError);
+   * ```
    */
   asPromise(): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#add(
+      this.addCallbacks(
         (result: T) => {
           resolve(result);
           return result;
         },
-        NO_ARGS,
         (failure: Failure) => {
           observedFailures.add(failure);
           reject(failure.value);
           return failure;
         },
-        NO_ARGS,
       );
     });
   }
 
   /**
    * A Deferred that fires when `promise` settles: with its value, or with a
-   * Failure of its rejection reason.
+   * Failure of its rejection reason. Cancelling it fails it with
+   * `CancelledError` at once (a Promise cannot be stopped) and ignores the
+   * Promise's outcome.
+   *
+   * @param promise The Promise or thenable.
+   * @returns The Deferred.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Deferred } from "@twisted-deno/core/deferred";
+   *
+   * const d = Deferred.fromPromise(Promise.resolve(5));
+   * assert.equal(await d, 5);
+   * ```
    */
   static fromPromise<T>(promise: PromiseLike<T>): Deferred<T> {
     const d = new Deferred<T>();
     promise.then(
-      (value) => d.callback(value),
+      (value) => {
+        if (value instanceof Deferred) value.chainDeferred(d);
+        else d.callback(value);
+      },
       (reason) => d.errback(reason),
     );
     return d;
   }
 
-  /** A description for debugging: `Deferred { current result: 3 }`. */
+  /**
+   * A description for debugging: `Deferred { current result: 3 }`.
+   *
+   * @returns The description.
+   */
   toString(): string {
-    if (this.#chainedTo !== null) return "Deferred { waiting on a Deferred }";
+    if (this.#result instanceof Deferred || this.#chainedTo !== null) {
+      return "Deferred { waiting on a Deferred }";
+    }
     if (!this.#called) return "Deferred { no result }";
-    return `Deferred { current result: ${String(this.#result)} }`;
+    let shown: string;
+    try {
+      shown = this.#result instanceof Failure
+        ? this.#result.toString()
+        : String(this.#result);
+    } catch {
+      shown = Object.prototype.toString.call(this.#result);
+    }
+    return `Deferred { current result: ${shown} }`;
   }
 
-  #debugText(): string {
+  #debugText(again?: string): string {
+    const debug = this.#debug;
+    if (debug === null) return "";
     const parts: string[] = [];
-    if (this.#creationStack) parts.push(`Created at:\n${this.#creationStack}`);
-    if (this.#firingStack) parts.push(`First fired at:\n${this.#firingStack}`);
+    if (debug.created) parts.push(`Created at:\n${debug.created}`);
+    if (debug.fired) parts.push(`First fired at:\n${debug.fired}`);
+    if (again) parts.push(`Fired again at:\n${again}`);
     return parts.join("\n");
   }
 
   /**
-   * Runs as much of the chain as can run now. See the module doc: chained
-   * Deferreds are handled with an explicit stack rather than recursion.
+   * Runs as much of the chain as can run now: Twisted's `_runCallbacks`.
+   *
+   * When a Deferred with a waiting Deferred's CONTINUE link reaches it, the
+   * result is handed over and the waiting one is pushed on `chain` and run
+   * next, rather than recursed into; the one below resumes after it. The
+   * stack is only allocated on the first hand-over, so the common case of a
+   * single Deferred allocates nothing here.
    */
   #runCallbacks(): void {
-    if (this.#running) return; // already running above us: the loop sees new links
-    const chain: Deferred<unknown>[] = [this as Deferred<unknown>];
-    while (chain.length > 0) {
-      const current = chain[chain.length - 1];
+    if (this.#running) return; // running above us: the loop sees new links
+    let chain: Deferred<unknown>[] | null = null;
+    let current = this as Deferred<unknown>;
+    for (;;) {
       if (current.#paused > 0) return; // waiting: whoever unpauses resumes
       let finished = true;
       current.#chainedTo = null;
       const links = current.#links;
-      while (current.#next < links.length) {
-        const link = links[current.#next];
-        // Walk by index and drop the reference; a fully run list is reset below.
-        links[current.#next++] = undefined as unknown as Link;
+      let i = current.#next;
+      while (i < current.#count) {
+        const entry = links[i];
+        // Drop the link as we go: a long-lived Deferred should not keep the
+        // closures it has already run alive.
+        links[i] = undefined;
+        current.#next = ++i;
         const failed = current.#result instanceof Failure;
-        const fn = failed ? link.eb : link.cb;
-        if (fn === passthru) continue;
-        if (fn === CONTINUE) {
-          // Hand our result to the Deferred waiting on us, and take it up
-          // next; we come back to this one once it is done.
-          const chainee = link.cbArgs[0] as Deferred<unknown>;
-          chainee.#result = current.#result;
-          current.#result = undefined;
-          current.#forget();
-          chainee.#paused--;
-          chain.push(chainee);
-          finished = false;
-          break;
+        let fn: AnyFn;
+        let args: readonly unknown[];
+        if (typeof entry === "function") {
+          if (failed) continue;
+          fn = entry as AnyFn;
+          args = NO_ARGS;
+        } else {
+          const link = entry as Link;
+          const f = failed ? link.eb : link.cb;
+          if (f === null) continue;
+          if (f !== CONTINUE) {
+            fn = f;
+            args = failed ? link.ebArgs : link.cbArgs as readonly unknown[];
+          } else {
+            // Hand our result to the Deferred waiting on us and take that
+            // one up next; we come back to this one once it is done.
+            const chainee = link.cbArgs as Deferred<unknown>;
+            chainee.#result = current.#result;
+            current.#result = undefined;
+            current.#forget();
+            chainee.#paused--;
+            if (chain === null) chain = [current];
+            chain.push(chainee);
+            finished = false;
+            break;
+          }
         }
+        // A callback that adds callbacks to this Deferred must not run them
+        // itself: they go to the end of the chain and this loop sees them.
         current.#running = true;
+        let result: unknown;
         try {
-          const args = failed ? link.ebArgs : link.cbArgs;
-          current.#result = args.length === 0
+          result = args.length === 0
             ? fn(current.#result)
             : fn(current.#result, ...args);
-          if (current.#result === current) {
-            throw new TypeError(
-              "Callback returned the Deferred it was attached to: this would wait forever",
-            );
-          }
         } catch (error) {
-          current.#result = error instanceof Failure
-            ? error
-            : new Failure(error);
-        } finally {
-          current.#running = false;
+          result = error instanceof Failure ? error : new Failure(error);
         }
-        let inner = current.#result;
+        current.#running = false;
+        current.#result = result;
         if (
-          inner === null ||
-          typeof inner !== "object" && typeof inner !== "function"
+          result === null ||
+          (typeof result !== "object" && typeof result !== "function") ||
+          result instanceof Failure
         ) {
-          continue;
+          continue; // the common case: a plain value
         }
-        if (!(inner instanceof Deferred)) {
-          if (!isThenable(inner)) continue;
-          inner = Deferred.fromPromise(inner);
+        let inner: Deferred<unknown>;
+        if (result instanceof Deferred) {
+          if (result === current) {
+            current.#result = new Failure(
+              new TypeError(
+                "Callback returned the Deferred it was attached to: it would wait on itself forever",
+              ),
+            );
+            continue;
+          }
+          inner = result;
+        } else {
+          const then = thenOf(result);
+          if (then === undefined) continue;
+          if (then instanceof Failure) {
+            current.#result = then;
+            continue;
+          }
+          inner = Deferred.fromPromise(result as PromiseLike<unknown>);
         }
-        const d = inner as Deferred<unknown>;
-        if (!d.#called || d.#paused > 0 || d.#result instanceof Deferred) {
-          // No result yet: pause and wait for it.
+        if (
+          !inner.#called || inner.#paused > 0 ||
+          inner.#result instanceof Deferred
+        ) {
+          // No result yet: wait for it. inner is not running its chain (it
+          // has no result to run it with), so its links can take ours now.
           current.#paused++;
-          current.#chainedTo = d;
-          current.#result = d;
-          // d has no result, so it is not running its chain: append directly.
-          d.#links.push({
-            cb: CONTINUE,
-            cbArgs: [current],
-            eb: CONTINUE,
-            ebArgs: NO_ARGS,
-          });
-          break; // finished: current is popped, and whatever is below it resumes
+          current.#chainedTo = inner;
+          current.#result = inner;
+          inner.#links[inner.#count++] = new Link(
+            CONTINUE,
+            CONTINUE,
+            current,
+            NO_ARGS,
+          );
+          break; // current is done for now; whatever is below it resumes
         }
         // It has a result: take it over; the inner Deferred keeps nothing.
-        current.#result = d.#result;
-        d.#result = undefined;
-        d.#forget();
+        current.#result = inner.#result;
+        inner.#result = undefined;
+        inner.#forget();
       }
       if (finished) {
-        if (current.#next === links.length) {
-          links.length = 0;
-          current.#next = 0;
+        if (current.#next === current.#count) {
+          // All run: start again at the front, keeping the array's storage
+          // for the next links unless a long chain made it big.
+          current.#next = current.#count = 0;
+          if (links.length > 64) links.length = 0;
         }
         if (current.#result instanceof Failure) current.#remember();
-        else current.#forget();
+        else if (current.#reported !== null) current.#forget();
+        if (chain === null) return;
         chain.pop();
+        if (chain.length === 0) return;
       }
+      current = chain![chain!.length - 1];
     }
   }
 
   /** Arms the unhandled-error report for the failure this holds now. */
   #remember(): void {
     const failure = this.#result as Failure;
+    if (this.#reported === failure) return;
     if (observedFailures.has(failure)) return this.#forget();
-    if (this.#reported) unhandled.unregister(this);
+    if (this.#reported !== null) unhandled.unregister(this);
     unhandled.register(
       this,
       { failure, debug: this.#debugText() || undefined },
       this,
     );
-    this.#reported = true;
+    this.#reported = failure;
   }
 
   /** Disarms the unhandled-error report. */
   #forget(): void {
-    if (this.#reported) {
+    if (this.#reported !== null) {
       unhandled.unregister(this);
-      this.#reported = false;
+      this.#reported = null;
     }
   }
 }
 
+function notAFunction(method: string, fn: unknown): never {
+  throw new TypeError(`Cannot ${method}: ${String(fn)} is not a function`);
+}
+
 /**
  * A Deferred that already succeeded with `value`.
+ *
+ * @param value The result.
+ * @returns The fired Deferred.
  *
  * @example
  * ```ts
@@ -550,6 +831,9 @@ export function succeed<T>(value: T): Deferred<T> {
 
 /**
  * A Deferred that already failed with `reason` (wrapped in a Failure).
+ *
+ * @param reason The error, or a Failure.
+ * @returns The failed Deferred.
  *
  * @example
  * ```ts
@@ -573,6 +857,10 @@ export function fail<T = never>(reason?: unknown): Deferred<T> {
  * value, or the error it threw. Unlike {@linkcode maybeDeferred}, it does
  * not adapt a returned Deferred: that fails with a TypeError.
  *
+ * @param fn The function.
+ * @param args Its arguments.
+ * @returns A fired Deferred.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -587,17 +875,30 @@ export function execute<R, A extends unknown[]>(
   fn: (...args: A) => R,
   ...args: A
 ): Deferred<R> {
+  let result: R;
   try {
-    return succeed(fn(...args));
+    result = fn(...args);
   } catch (error) {
     return fail<R>(error);
   }
+  if (result instanceof Deferred) {
+    return fail<R>(
+      new TypeError(
+        "execute() cannot take a Deferred result: use maybeDeferred() instead",
+      ),
+    );
+  }
+  return succeed(result);
 }
 
 /**
  * Calls `fn(...args)` and always gives a Deferred: the one it returned, a
- * thenable it returned (adapted), its plain return value, or the error it
- * threw, as a failed Deferred.
+ * thenable it returned (adapted), its plain return value, a Failure it
+ * returned, or the error it threw, as a failed Deferred.
+ *
+ * @param fn The function.
+ * @param args Its arguments.
+ * @returns The Deferred.
  *
  * @example
  * ```ts
@@ -622,8 +923,17 @@ export function maybeDeferred<R, A extends unknown[]>(
   }
   if (result instanceof Deferred) return result as Deferred<Awaited<R>>;
   if (result instanceof Failure) return fail(result);
-  if (isThenable(result)) {
-    return Deferred.fromPromise(result as PromiseLike<Awaited<R>>);
+  if (
+    result !== null && typeof result === "object" ||
+    typeof result === "function"
+  ) {
+    const then = thenOf(result as object);
+    if (then instanceof Failure) return fail(then);
+    if (then !== undefined) {
+      return Deferred.fromPromise(
+        result as unknown as PromiseLike<Awaited<R>>,
+      );
+    }
   }
   return succeed(result as Awaited<R>);
 }

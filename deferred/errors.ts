@@ -152,17 +152,16 @@ export class QueueOverflow extends Error {
 }
 
 /**
- * The failure of `DeferredQueue.get()` when too many gets are waiting.
+ * Thrown by `DeferredQueue.get()` when its backlog of waiting gets is full.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { DeferredQueue, QueueUnderflow } from "@twisted-deno/core/deferred";
  *
- * const q = new DeferredQueue<number>(Infinity, 0);
- * let reason: unknown;
- * q.get().addErrback((f) => { reason = f.value; });
- * assert.ok(reason instanceof QueueUnderflow);
+ * const q = new DeferredQueue<number>(Infinity, 1);
+ * q.get();
+ * assert.throws(() => q.get(), QueueUnderflow);
  * ```
  */
 export class QueueUnderflow extends Error {
