@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# run_udp_tls.sh: UDP echo (datagrams/s) and TLS stream echo (MB/s) of
+# twisted-deno, side by side with raw Deno code and Node, on loopback.
+#
+#   bench/run_udp_tls.sh            both benchmarks, every server, one round
+#   bench/run_udp_tls.sh udp        only UDP (or: tls)
+#
+# Servers (each a fresh process per measurement, killed by PID after):
+#   udp: raw_deno (bench/udp_raw_deno.ts), node (bench/udp_node.mjs),
+#        ours (bench/udp_echo_ours.ts: examples/udp_echo.ts on listenUDP)
+#   tls: raw_deno (bench/tls_raw_deno.ts), node (bench/tls_node.mjs),
+#        ours (bench/tls_echo_ours.ts: an echo Protocol on listenSSL)
+# The client is bench/udp_tls_loadgen.c (C, OpenSSL), built on first use.
+# Certificates (a CA and a localhost leaf) are made with openssl in BUILD.
+#
+# Environment (defaults): BENCH_WARMUP (1), BENCH_DURATION (3) seconds,
+# BENCH_REPEAT (1) interleaved rounds, UDP_FLOWS (4), UDP_WINDOW (32),
+# UDP_SIZE (64), TLS_CONNS (1), BENCH_BUILD
+# (${TMPDIR:-/tmp}/twisted-deno-udp-tls), DENO (deno), NODE (node).
+set -u -o pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+BUILD=${BENCH_BUILD:-${TMPDIR:-/tmp}/twisted-deno-udp-tls}
+WARMUP=${BENCH_WARMUP:-1}
+DURATION=${BENCH_DURATION:-3}
+REPEAT=${BENCH_REPEAT:-1}
+FLOWS=${UDP_FLOWS:-4}
+WINDOW=${UDP_WINDOW:-32}
+SIZE=${UDP_SIZE:-64}
+CONNS=${TLS_CONNS:-1}
+DENO=${DENO:-deno}
+NODE=${NODE:-node}
+export DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1
+
+KINDS=(udp tls)
+case ${1:-} in
+  "") ;;
+  udp | tls) KINDS=("$1") ;;
+  *) sed -n '2,21s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+esac
+
+mkdir -p "$BUILD/certs" || exit 1
+LG=$BUILD/udp_tls_loadgen
+if ! [ -x "$LG" ] || [ "$HERE/udp_tls_loadgen.c" -nt "$LG" ]; then
+  timeout 60 cc -O2 -Wall -o "$LG" "$HERE/udp_tls_loadgen.c" -lssl -lcrypto ||
+    { echo "run_udp_tls.sh: building the load generator failed" >&2; exit 1; }
+fi
+
+CERT=$BUILD/certs/leaf.pem KEY=$BUILD/certs/leaf.key
+make_certs() {
+  local d=$BUILD/certs
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 -subj "/CN=bench CA" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$KEY" -out "$d/leaf.csr" -subj "/CN=localhost" 2>/dev/null &&
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,digitalSignature,keyEncipherment" \
+    "extendedKeyUsage=serverAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    >"$d/leaf.ext" &&
+  openssl x509 -req -in "$d/leaf.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+    -CAcreateserial -out "$CERT" -days 2 -extfile "$d/leaf.ext" 2>/dev/null
+}
+if [[ " ${KINDS[*]} " == *" tls "* ]]; then
+  make_certs || { echo "run_udp_tls.sh: openssl could not make certificates" >&2; exit 1; }
+fi
+
+server_cmd() { # KIND NAME -> CMD array (the port is appended)
+  local net="--allow-net=127.0.0.1"
+  case $1/$2 in
+    udp/raw_deno) CMD=("$DENO" run "$net" "$HERE/udp_raw_deno.ts") ;;
+    udp/node) CMD=("$NODE" "$HERE/udp_node.mjs") ;;
+    udp/ours) CMD=("$DENO" run "$net" "$HERE/udp_echo_ours.ts") ;;
+    tls/raw_deno) CMD=("$DENO" run "$net" --allow-read "$HERE/tls_raw_deno.ts" "$CERT" "$KEY") ;;
+    tls/node) CMD=("$NODE" "$HERE/tls_node.mjs" "$CERT" "$KEY") ;;
+    tls/ours) CMD=("$DENO" run "$net" --allow-read "$HERE/tls_echo_ours.ts" "$CERT" "$KEY") ;;
+  esac
+}
+
+OUT=$BUILD/results/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$OUT" || exit 1
+TSV=$OUT/results.tsv
+LIMIT=$(awk -v w="$WARMUP" -v d="$DURATION" 'BEGIN { print int(w + d + 20) }')
+
+measure() { # KIND NAME ROUND -> appends "KIND NAME VALUE" to TSV
+  local kind=$1 name=$2 log=$OUT/$1_$2_$3.log port="" pid i
+  server_cmd "$kind" "$name"
+  "${CMD[@]}" 0 >"$log" 2>&1 &
+  pid=$!
+  for i in $(seq 100); do # up to 10 s for "listening on PORT"
+    port=$(sed -n 's/^listening on \([0-9]*\)$/\1/p' "$log" | head -n1)
+    [ -n "$port" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$port" ]; then
+    echo "run_udp_tls.sh: $kind/$name did not start (see $log)" >&2
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    return 1
+  fi
+  local json
+  if [ "$kind" = udp ]; then
+    json=$(timeout "$LIMIT" "$LG" udp --port "$port" --flows "$FLOWS" --window "$WINDOW" \
+      --size "$SIZE" --warmup "$WARMUP" --duration "$DURATION")
+  else
+    json=$(timeout "$LIMIT" "$LG" tls --port "$port" --conns "$CONNS" \
+      --warmup "$WARMUP" --duration "$DURATION")
+  fi
+  local status=$?
+  kill -TERM "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  echo "$json" >>"$log"
+  [ $status -eq 0 ] || { echo "run_udp_tls.sh: $kind/$name: load generator failed: $json" >&2; return 1; }
+  local value
+  if [ "$kind" = udp ]; then
+    value=$(sed -n 's/.*"datagrams_per_s":\([0-9.]*\).*/\1/p' <<<"$json")
+    echo "| udp echo ${SIZE} B, $FLOWS flows x $WINDOW in flight | $name | $value datagrams/s | $json |"
+  else
+    value=$(sed -n 's/.*"mb_per_s":\([0-9.]*\).*/\1/p' <<<"$json")
+    echo "| tls stream echo, $CONNS conn(s) | $name | $value MB/s | $json |"
+  fi
+  printf '%s\t%s\t%s\n' "$kind" "$name" "$value" >>"$TSV"
+}
+
+echo "| benchmark | server | result | loadgen |"
+echo "| --- | --- | --- | --- |"
+for round in $(seq "$REPEAT"); do
+  for kind in "${KINDS[@]}"; do
+    for name in raw_deno node ours; do
+      measure "$kind" "$name" "$round"
+    done
+  done
+done
+
+echo
+echo "Medians over $REPEAT round(s) (x raw: ratio to raw_deno):"
+echo "| benchmark | server | median | x raw |"
+echo "| --- | --- | --- | --- |"
+for kind in "${KINDS[@]}"; do
+  unit="datagrams/s"; [ "$kind" = tls ] && unit="MB/s"
+  raw=""
+  for name in raw_deno node ours; do
+    med=$(awk -F'\t' -v k="$kind" -v n="$name" '$1 == k && $2 == n { print $3 }' "$TSV" 2>/dev/null |
+      sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
+    [ -z "$med" ] && continue
+    [ "$name" = raw_deno ] && raw=$med
+    ratio=$(awk -v m="$med" -v r="${raw:-0}" 'BEGIN { if (r > 0) printf "%.2f", m / r; else print "-" }')
+    echo "| $kind | $name | $med $unit | $ratio |"
+  done
+done
+echo
+echo "Logs and results.tsv: $OUT"
