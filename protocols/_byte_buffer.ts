@@ -1,0 +1,289 @@
+/**
+ * The one receive buffer every framer in `basic.ts` shares, and the encoder
+ * their send paths share. Private: not exported from `mod.ts`.
+ *
+ * {@linkcode ByteBuffer} keeps the unparsed bytes of a connection in one
+ * array with a read offset, so taking a frame off the front costs nothing
+ * and appending is amortised O(1):
+ *
+ * ```text
+ *   #buf:  [ consumed | live bytes ............ | free space ]
+ *           0        #start                   #end         #buf.length
+ * ```
+ *
+ * - An append to an empty buffer adopts the chunk instead of copying it
+ *   (`dataReceived` hands the protocol arrays it may keep), so a chunk that
+ *   holds whole frames is parsed in place. A second append copies the live
+ *   bytes into an owned array first: adopted arrays are never written to.
+ * - When an append does not fit, the live bytes move to the front if that
+ *   frees at least half the array (the copy is smaller than what was consumed
+ *   since the last one), else the array doubles.
+ * - {@linkcode ByteBuffer.findLine} remembers how far it has searched, so a
+ *   line that arrives a byte at a time is still scanned once: O(n) overall.
+ *
+ * @module
+ */
+
+const EMPTY = new Uint8Array(0);
+/** First owned array: room for a few typical lines. */
+const MIN_CAPACITY = 4096;
+/**
+ * An emptied owned array up to this size is kept for the next partial frame;
+ * a larger one is dropped, so an idle connection does not hold on to the
+ * memory a burst needed.
+ */
+const MAX_SPARE = 16384;
+
+/** {@linkcode ByteBuffer.findLine}: no complete line yet, within limits. */
+export const NEED_MORE = -1;
+/**
+ * {@linkcode ByteBuffer.findLine}: a line is over the limit (complete and
+ * longer than `maxLength`, or unterminated at `maxLength + delimiter`).
+ */
+export const TOO_LONG = -2;
+
+/**
+ * A growable byte queue: append at the end, parse and consume at the front.
+ * Offsets given to its methods are relative to the first live byte.
+ *
+ * Arrays returned by {@linkcode ByteBuffer.view} are only valid until the
+ * next mutation; those from {@linkcode ByteBuffer.slice} and
+ * {@linkcode ByteBuffer.takeAll} are the caller's to keep.
+ */
+export class ByteBuffer {
+  #buf: Uint8Array = EMPTY;
+  #start = 0;
+  #end = 0;
+  /** Whether `#buf` is a received chunk we adopted (never written to). */
+  #borrowed = false;
+  /** An owned array kept for reuse while `#buf` is a borrowed chunk. */
+  #spare: Uint8Array | null = null;
+  /**
+   * `#buf` cut at `#end`, so searches never read stale bytes past the live
+   * region (which could cost O(capacity) per search). Consuming keeps it
+   * valid; appending invalidates it.
+   */
+  #window: Uint8Array | null = null;
+  /** Live bytes already searched by `findLine` with `#scannedFor`. */
+  #scanned = 0;
+  #scannedFor: Uint8Array | null = null;
+
+  /** How many live bytes are buffered. */
+  get length(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Adds `data` at the end. The buffer may keep `data` itself (never writes to it). */
+  append(data: Uint8Array): void {
+    const n = data.length;
+    if (n === 0) return;
+    if (this.#start === this.#end) {
+      this.#adopt(data);
+      return;
+    }
+    if (this.#borrowed || this.#end + n > this.#buf.length) this.#makeRoom(n);
+    this.#buf.set(data, this.#end);
+    this.#end += n;
+    this.#window = null;
+  }
+
+  /** The byte at offset `i` (undefined past the end). */
+  byteAt(i: number): number | undefined {
+    return i < this.length ? this.#buf[this.#start + i] : undefined;
+  }
+
+  /** The offset of the first `byte` at or after `from`, or -1. */
+  indexOf(byte: number, from = 0): number {
+    const at = this.#start + from;
+    if (at >= this.#end) return -1;
+    let hay = this.#buf;
+    if (this.#end !== hay.length) {
+      hay = this.#window ??= this.#buf.subarray(0, this.#end);
+    }
+    const i = hay.indexOf(byte, at);
+    return i === -1 ? -1 : i - this.#start;
+  }
+
+  /** Whether the bytes at offset `at` equal `pattern` (false if they run past the end or `at < 0`). */
+  matches(pattern: Uint8Array, at: number): boolean {
+    if (at < 0 || at + pattern.length > this.length) return false;
+    const buf = this.#buf;
+    const base = this.#start + at;
+    for (let i = 0; i < pattern.length; i++) {
+      if (buf[base + i] !== pattern[i]) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Finds the first complete line ending in `delimiter` and checks it
+   * against `maxLength`, with Twisted's two limits: a complete line longer
+   * than `maxLength`, or no delimiter in `maxLength + delimiter.length`
+   * buffered bytes, is {@linkcode TOO_LONG}.
+   *
+   * The search looks for the delimiter's last byte and then checks the
+   * whole delimiter ending there (for `"\r\n"`, a bare `"\n"` inside a line
+   * is skipped). Bytes already searched are not searched again. Example:
+   * with `"ab\r"` buffered, a search scans 3 bytes and remembers 3; after
+   * `"\ncd"` arrives, the next search starts at offset 3, finds `"\n"`, sees
+   * `"\r\n"` at offset 2, and returns the line length 2.
+   *
+   * @returns The line's length (the delimiter starts there), or
+   * {@linkcode NEED_MORE}, or {@linkcode TOO_LONG}.
+   */
+  findLine(delimiter: Uint8Array, maxLength: number): number {
+    const dl = delimiter.length;
+    const last = delimiter[dl - 1];
+    if (this.#scannedFor !== delimiter) {
+      this.#scannedFor = delimiter;
+      this.#scanned = 0;
+    }
+    let from = this.#scanned;
+    for (;;) {
+      const i = this.indexOf(last, from);
+      if (i === -1) {
+        // No delimiter ends in these bytes: skipping them next time keeps a
+        // long line that arrives in small chunks linear, not quadratic.
+        this.#scanned = this.length;
+        return this.length >= maxLength + dl ? TOO_LONG : NEED_MORE;
+      }
+      const lineLength = i + 1 - dl;
+      if (lineLength >= 0 && this.matches(delimiter, lineLength)) {
+        this.#scanned = i; // found again if asked again before consuming
+        return lineLength > maxLength ? TOO_LONG : lineLength;
+      }
+      from = i + 1;
+    }
+  }
+
+  /** The bytes from `from` to `to`, without copying: valid until the next mutation. */
+  view(from: number, to: number): Uint8Array {
+    return this.#buf.subarray(this.#start + from, this.#start + to);
+  }
+
+  /**
+   * The bytes from `from` to `to`, for the caller to keep. A range of an
+   * adopted chunk is returned as a view of it (no copy: it never changes).
+   */
+  slice(from: number, to: number): Uint8Array {
+    const a = this.#start + from;
+    const b = this.#start + to;
+    return this.#borrowed ? this.#buf.subarray(a, b) : this.#buf.slice(a, b);
+  }
+
+  /** Drops the first `n` bytes. */
+  consume(n: number): void {
+    if (n <= 0) return;
+    this.#scanned = 0;
+    this.#start += Math.min(n, this.length);
+    if (this.#start === this.#end) this.#reset();
+  }
+
+  /** Every live byte, for the caller to keep; the buffer is left empty. */
+  takeAll(): Uint8Array {
+    if (this.length === 0) return EMPTY;
+    // An adopted chunk is never written to, and an owned array is handed
+    // over and forgotten: either way no copy.
+    const out = this.#buf.subarray(this.#start, this.#end);
+    if (!this.#borrowed) this.#buf = EMPTY;
+    this.#start = this.#end = 0;
+    this.#reset();
+    return out;
+  }
+
+  /** Empties the buffer. */
+  clear(): void {
+    this.#start = this.#end = 0;
+    this.#reset();
+  }
+
+  /** Frees memory once empty: a borrowed chunk is released, a big owned array dropped. */
+  #reset(): void {
+    this.#start = this.#end = 0;
+    this.#scanned = 0;
+    this.#window = null;
+    if (this.#borrowed) {
+      this.#borrowed = false;
+      this.#buf = this.#spare ?? EMPTY;
+      this.#spare = null;
+    }
+    if (this.#buf.length > MAX_SPARE) this.#buf = EMPTY;
+  }
+
+  #adopt(data: Uint8Array): void {
+    if (!this.#borrowed && this.#buf.length > 0) this.#spare = this.#buf;
+    this.#buf = data;
+    this.#start = 0;
+    this.#end = data.length;
+    this.#borrowed = true;
+    this.#scanned = 0;
+    this.#window = null;
+  }
+
+  /** Called when an append of `extra` bytes does not fit in place. */
+  #makeRoom(extra: number): void {
+    const live = this.#end - this.#start;
+    const need = live + extra;
+    if (!this.#borrowed && need <= this.#buf.length >> 1) {
+      // Over half the array is consumed bytes, so this copy moves fewer bytes
+      // than were consumed since the last one: appends stay amortised O(1).
+      this.#buf.copyWithin(0, this.#start, this.#end);
+    } else {
+      let grown: Uint8Array;
+      const spare = this.#spare;
+      if (this.#borrowed && spare !== null && spare.length >= need) {
+        grown = spare;
+      } else {
+        const doubled = this.#borrowed ? 0 : this.#buf.length * 2;
+        grown = new Uint8Array(Math.max(need, doubled, MIN_CAPACITY));
+      }
+      grown.set(this.#buf.subarray(this.#start, this.#end));
+      this.#buf = grown;
+      this.#borrowed = false;
+      this.#spare = null;
+    }
+    this.#start = 0;
+    this.#end = live;
+    this.#window = null;
+  }
+}
+
+const encoder = new TextEncoder();
+const SLAB_SIZE = 65536;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabUsed = 0;
+
+/**
+ * Encodes `text` as UTF-8 followed by `suffix` into one new array. Small
+ * arrays are carved from a shared slab (allocating a typed array per line
+ * costs more than encoding it); a carved range is never reused, so the
+ * transport may keep it.
+ */
+export function encodeWithSuffix(text: string, suffix: Uint8Array): Uint8Array {
+  // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+  const most = text.length * 3 + suffix.length;
+  if (most > SLAB_SIZE >> 2) {
+    const body = encoder.encode(text);
+    const out = new Uint8Array(body.length + suffix.length);
+    out.set(body);
+    out.set(suffix, body.length);
+    return out;
+  }
+  if (SLAB_SIZE - slabUsed < most) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const start = slabUsed;
+  let at = start + encoder.encodeInto(text, slab.subarray(start)).written;
+  for (let i = 0; i < suffix.length; i++) slab[at++] = suffix[i];
+  slabUsed = at;
+  return slab.subarray(start, at);
+}
+
+/** Concatenates `a` and `b` into one new array. */
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
