@@ -1,0 +1,195 @@
+// Private: the messages between the thread pool (main thread) and its
+// workers, and how errors cross between them. Workers share no objects with
+// the main thread: everything here is structured-cloned.
+
+/** An error (or other thrown value) as it travels between threads. */
+export type WireError =
+  | {
+    kind: "error";
+    name: string;
+    message: string;
+    stack?: string;
+    cause?: WireError;
+  }
+  | { kind: "value"; value: unknown };
+
+/** Main thread to worker: run one job. */
+export interface RunMessage {
+  t: "run";
+  id: number;
+  url: string;
+  name: string;
+  args: unknown[];
+}
+
+/** Worker to main thread: a job's outcome. */
+export type DoneMessage =
+  | { t: "done"; id: number; ok: true; value: unknown }
+  | { t: "done"; id: number; ok: false; error: WireError };
+
+/** Worker to main thread: `callFromThread` (no answer expected). */
+export interface CallMessage {
+  t: "call";
+  url: string;
+  name: string;
+  args: unknown[];
+}
+
+/**
+ * Worker to main thread: `blockingCallFromThread`. The main thread posts the
+ * outcome on `port`, then sets `flag[0]` to 1 and notifies; the worker is
+ * blocked in `Atomics.wait` on it meanwhile.
+ */
+export interface BlockMessage {
+  t: "block";
+  url: string;
+  name: string;
+  args: unknown[];
+  flag: SharedArrayBuffer;
+  port: { postMessage(message: unknown): void; close(): void };
+}
+
+/** Main thread to worker, on a `BlockMessage`'s port. */
+export type ReplyMessage =
+  | { ok: true; value: unknown }
+  | { ok: false; error: WireError };
+
+/** Worker to main thread: an uncaught error; the worker exits next. */
+export interface CrashMessage {
+  t: "crash";
+  error: WireError;
+}
+
+/** Anything a worker posts. */
+export type FromWorker =
+  | DoneMessage
+  | CallMessage
+  | BlockMessage
+  | CrashMessage;
+
+/** The global slot where a pool worker publishes its worker-side API. */
+export const WORKER_API = Symbol.for("@twisted-deno/core/thread-worker");
+
+/** What a pool worker publishes under {@linkcode WORKER_API}. */
+export interface WorkerApi {
+  callFromThread(url: string, name: string, args: unknown[]): void;
+  blockingCallFromThread(url: string, name: string, args: unknown[]): unknown;
+}
+
+/** Describes a thrown value so it survives structured cloning. */
+export function describeError(error: unknown, depth = 0): WireError {
+  if (error instanceof Error) {
+    const wire: WireError = {
+      kind: "error",
+      name: error.name,
+      message: error.message,
+      stack: error.stack,
+    };
+    if (error.cause !== undefined && depth < 8) {
+      wire.cause = describeError(error.cause, depth + 1);
+    }
+    return wire;
+  }
+  try {
+    structuredClone(error);
+    return { kind: "value", value: error };
+  } catch {
+    return { kind: "value", value: String(error) };
+  }
+}
+
+const builtins: Record<string, ErrorConstructor> = {
+  Error,
+  EvalError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  TypeError,
+  URIError,
+};
+
+/**
+ * Rebuilds a thrown value on this side. A built-in error class comes back
+ * as itself; another class as an `Error` carrying the remote `name` (so
+ * `failure.check("MyError")` still matches by name). The remote message
+ * and stack are kept as they were.
+ */
+export function reviveError(wire: WireError): unknown {
+  if (wire.kind === "value") return wire.value;
+  const Ctor = builtins[wire.name] ?? Error;
+  const error = wire.cause === undefined
+    ? new Ctor(wire.message)
+    : new Ctor(wire.message, { cause: reviveError(wire.cause) });
+  if (error.name !== wire.name) {
+    Object.defineProperty(error, "name", {
+      value: wire.name,
+      configurable: true,
+      writable: true,
+    });
+  }
+  if (wire.stack !== undefined) {
+    Object.defineProperty(error, "stack", {
+      value: wire.stack,
+      configurable: true,
+      writable: true,
+    });
+  }
+  return error;
+}
+
+/**
+ * Checks a module URL given to the pool: workers cannot resolve a path
+ * relative to the caller, so it must be absolute (a `URL`, `file:`,
+ * `https:`, `data:` ...) or a bare specifier from the import map.
+ */
+export function moduleHref(moduleUrl: string | URL, what: string): string {
+  if (moduleUrl instanceof URL) return moduleUrl.href;
+  if (typeof moduleUrl !== "string" || moduleUrl === "") {
+    throw new TypeError(
+      `Cannot ${what}: the module URL must be a URL or a non-empty string, got ${
+        String(moduleUrl)
+      }`,
+    );
+  }
+  if (/^\.{0,2}\//.test(moduleUrl)) {
+    throw new TypeError(
+      `Cannot ${what}: ${
+        JSON.stringify(moduleUrl)
+      } is a path, and a worker cannot tell what it is relative to; pass new URL(${
+        JSON.stringify(moduleUrl)
+      }, import.meta.url)`,
+    );
+  }
+  return moduleUrl;
+}
+
+/** Imports `url` and returns its export `name`, checked to be a function. */
+export async function loadExport(
+  url: string,
+  name: string,
+  cache?: Map<string, Record<string, unknown>>,
+): Promise<(...args: unknown[]) => unknown> {
+  let mod = cache?.get(url);
+  if (mod === undefined) {
+    mod = await import(url) as Record<string, unknown>;
+    cache?.set(url, mod);
+  }
+  return exportOf(mod, url, name);
+}
+
+/** The export `name` of `mod`, checked to be a function. */
+export function exportOf(
+  mod: Record<string, unknown>,
+  url: string,
+  name: string,
+): (...args: unknown[]) => unknown {
+  const fn = mod[name];
+  if (typeof fn !== "function") {
+    throw new TypeError(
+      `Cannot call ${name} of ${url}: ${
+        name in mod ? `it is a ${typeof fn}, not a function` : "no such export"
+      }`,
+    );
+  }
+  return fn as (...args: unknown[]) => unknown;
+}
