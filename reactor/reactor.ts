@@ -27,7 +27,6 @@ import type {
   IReactorTime,
   IReactorUDP,
   IReactorUNIX,
-  IThreadPool,
   ListenTCPOptions,
   ListenUDPOptions,
   ListenUNIXOptions,
@@ -49,6 +48,8 @@ import {
   ReactorNotRunning,
 } from "./errors.ts";
 import { UDPPort } from "./udp.ts";
+import { threadPoolFor } from "./_thread_pools.ts";
+import type { ThreadPool } from "./threads.ts";
 
 const log = new Logger("reactor");
 
@@ -834,27 +835,36 @@ export class DenoReactor
     return udp;
   }
 
-  /** Runs a module's export in the thread pool. */
+  /**
+   * Runs `exportName` of `moduleUrl` in the thread pool with `args`
+   * (structured-cloned), ignoring the result; a failure is logged. Workers
+   * share no objects with the reactor, hence a module and an export name
+   * rather than a function (see `threads.ts`).
+   */
   callInThread(
-    _moduleUrl: string | URL,
-    _exportName: string,
-    ..._args: unknown[]
+    moduleUrl: string | URL,
+    exportName: string,
+    ...args: unknown[]
   ): void {
-    notYet("callInThread");
+    this.getThreadPool().callInThread(moduleUrl, exportName, ...args);
   }
 
-  /** Calls `fn` in the reactor's thread, soon. */
+  /**
+   * Calls `fn(...args)` on the reactor's thread, soon (`callLater(0)`).
+   * From inside a thread-pool worker use the `callFromThread` function,
+   * which takes a module URL and an export name.
+   */
   // deno-lint-ignore no-explicit-any
   callFromThread<A extends any[]>(
-    _fn: (...args: A) => unknown,
-    ..._args: A
+    fn: (...args: A) => unknown,
+    ...args: A
   ): void {
-    notYet("callFromThread");
+    this.callLater(0, fn, ...args);
   }
 
-  /** The thread pool. */
-  getThreadPool(): IThreadPool {
-    return notYet("getThreadPool");
+  /** The reactor's thread pool, made on first use, stopped at shutdown. */
+  getThreadPool(): ThreadPool {
+    return threadPoolFor(this);
   }
 
   /** Starts a child process. */
