@@ -42,7 +42,13 @@ export class Clock implements IReactorTime, DelayedCallOwner {
     return this.rightNow;
   }
 
-  /** Schedules `fn(...args)` `delay` seconds from now. */
+  /**
+   * Schedules `fn(...args)` `delay` seconds from now.
+   *
+   * @throws {TypeError} When `fn` is not a function.
+   * @throws {RangeError} When `delay` is negative or not a number, as the
+   *   reactor's `callLater` does.
+   */
   // deno-lint-ignore no-explicit-any
   callLater<A extends any[]>(
     delay: number,
@@ -52,6 +58,11 @@ export class Clock implements IReactorTime, DelayedCallOwner {
     if (typeof fn !== "function") {
       throw new TypeError(
         `Cannot schedule a call: ${String(fn)} is not a function`,
+      );
+    }
+    if (!(delay >= 0)) {
+      throw new RangeError(
+        `Cannot schedule a call ${delay} seconds from now: the delay must be a number of seconds >= 0`,
       );
     }
     const call = new DelayedCall(
@@ -70,9 +81,14 @@ export class Clock implements IReactorTime, DelayedCallOwner {
     return [...this.calls];
   }
 
-  /** Moves time forward by `amount` seconds, running every call now due. */
+  /**
+   * Moves time forward by `amount` seconds, running every call now due, in
+   * time order; a call scheduled for now by a running call runs too.
+   *
+   * @throws {RangeError} When `amount` is negative or not a number.
+   */
   advance(amount: number): void {
-    if (amount < 0) {
+    if (!(amount >= 0)) {
       throw new RangeError(
         `Cannot advance the clock by ${amount}: time only moves forward`,
       );
