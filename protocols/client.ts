@@ -310,6 +310,8 @@ export class ClientCreator<P extends IProtocol, A extends unknown[]> {
   readonly args: A;
 
   /**
+   * Makes a creator of `new protocolClass(...args)` connections.
+   *
    * @param reactor Where to connect (and whose clock fires the Deferreds).
    * @param protocolClass The protocol to instantiate per connection.
    * @param args Arguments for `protocolClass`'s constructor.

@@ -179,13 +179,27 @@ export class Factory implements IProtocolFactory {
 /**
  * A factory for servers. Same as {@linkcode Factory}; the name says intent.
  *
- * @example
+ * @example Start and stop hooks run for the first and last port
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Protocol, ServerFactory } from "@twisted-deno/core/protocols";
  *
- * const factory = ServerFactory.forProtocol(Protocol);
+ * const events: string[] = [];
+ * class Counted extends ServerFactory {
+ *   override startFactory(): void {
+ *     events.push("start");
+ *   }
+ *   override stopFactory(): void {
+ *     events.push("stop");
+ *   }
+ * }
+ * const factory = Counted.forProtocol(Protocol);
+ * factory.doStart();
  * factory.doStart();
  * factory.doStop();
+ * assert.deepEqual(events, ["start"]);
+ * factory.doStop();
+ * assert.deepEqual(events, ["start", "stop"]);
  * ```
  */
 export class ServerFactory extends Factory {}
@@ -193,18 +207,25 @@ export class ServerFactory extends Factory {}
 /**
  * A factory for clients: it also hears how connection attempts go.
  *
- * @example Report a refused connection
+ * @example Hear about a refused connection
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ClientFactory } from "@twisted-deno/core/protocols";
- * import type { Failure } from "@twisted-deno/core/deferred";
- * import type { IConnector } from "@twisted-deno/core/reactor";
+ * import { Failure } from "@twisted-deno/core/deferred";
+ * import { ConnectionRefusedError, type IConnector } from "@twisted-deno/core/reactor";
+ * import { MemoryReactor } from "@twisted-deno/core/testing";
  *
  * class Reporting extends ClientFactory {
+ *   failures: unknown[] = [];
  *   override clientConnectionFailed(_c: IConnector, reason: Failure): void {
- *     console.error("connect failed:", reason.getErrorMessage());
+ *     this.failures.push(reason.value);
  *   }
  * }
- * new Reporting();
+ * const factory = new Reporting();
+ * const connector = new MemoryReactor().connectTCP("127.0.0.1", 1, factory);
+ * factory.clientConnectionFailed(connector, new Failure(new ConnectionRefusedError()));
+ * assert.equal(factory.failures.length, 1);
+ * assert.ok(factory.failures[0] instanceof ConnectionRefusedError);
  * ```
  */
 export class ClientFactory extends Factory implements IClientFactory {
@@ -225,20 +246,24 @@ export class ClientFactory extends Factory implements IClientFactory {
  * ```ts
  * import assert from "node:assert/strict";
  * import { DatagramProtocol } from "@twisted-deno/core/protocols";
- * import type { IAddress } from "@twisted-deno/core/reactor";
+ * import type { DatagramDestination, IAddress, IUDPTransport } from "@twisted-deno/core/reactor";
  *
  * class UDPEcho extends DatagramProtocol {
  *   override datagramReceived(data: Uint8Array, addr: IAddress): void {
  *     if (addr.type === "UDP") this.transport!.write(data, addr);
  *   }
  * }
- * const sent: Uint8Array[] = [];
+ * const sent: [Uint8Array | string, DatagramDestination | undefined][] = [];
+ * const transport = {
+ *   write: (data: Uint8Array | string, to?: DatagramDestination) => {
+ *     sent.push([data, to]);
+ *   },
+ * } as unknown as IUDPTransport;
  * const proto = new UDPEcho();
- * proto.makeConnection({
- *   write: (d) => sent.push(d as Uint8Array),
- * } as unknown as Parameters<UDPEcho["makeConnection"]>[0]);
- * proto.datagramReceived(new Uint8Array([1]), { type: "UDP", host: "127.0.0.1", port: 9 });
- * assert.deepEqual(sent, [new Uint8Array([1])]);
+ * proto.makeConnection(transport);
+ * const from = { type: "UDP", host: "127.0.0.1", port: 9 } as const;
+ * proto.datagramReceived(new Uint8Array([1]), from);
+ * assert.deepEqual(sent, [[new Uint8Array([1]), from]]);
  * ```
  */
 export class DatagramProtocol implements IDatagramProtocol {

@@ -126,6 +126,9 @@ export class LoopbackTransport implements ITransport {
   producerPaused = false;
 
   /**
+   * Makes one end; {@linkcode loopbackAsync} and
+   * {@linkcode connectedServerAndClient} make and pair them.
+   *
    * @param protocol The protocol this end delivers to.
    * @param hostAddress What `getHost()` returns.
    * @param peerAddress What `getPeer()` returns.

@@ -71,7 +71,11 @@ export class FakePort implements IListeningPort {
   /** Test-only: false once `stopListening()` was called. */
   listening = true;
 
-  /** @param address What `getHost()` returns. */
+  /**
+   * Makes a port that reports `address`.
+   *
+   * @param address What `getHost()` returns.
+   */
   constructor(readonly address: IAddress) {}
 
   /** Marks the port listening again. */
@@ -118,6 +122,8 @@ export class FakeConnector implements IConnector {
   connectCount = 1;
 
   /**
+   * Makes a connector that pretends to connect to `address`.
+   *
    * @param address Where it pretends to connect.
    * @param factory The factory told `startedConnecting` on each `connect()`.
    */

@@ -119,7 +119,11 @@ export class StringTransport implements ITransport {
   #buf = new Uint8Array(256);
   #len = 0;
 
-  /** @param options Addresses and strictness; see {@linkcode StringTransportOptions}. */
+  /**
+   * Makes a connected transport with nothing written.
+   *
+   * @param options Addresses and strictness; see {@linkcode StringTransportOptions}.
+   */
   constructor(options: StringTransportOptions = {}) {
     this.hostAddress = options.hostAddress ??
       { type: "TCP", host: "127.0.0.1", port: 12345 };
@@ -323,6 +327,8 @@ export class StringTransportWithDisconnection extends StringTransport {
   protocol: IProtocol | undefined;
 
   /**
+   * Makes a transport that tells `protocol` when it is closed.
+   *
    * @param options As for {@linkcode StringTransport}, plus the `protocol`
    * (which may also be assigned later).
    */
