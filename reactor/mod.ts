@@ -10,6 +10,8 @@ export * from "./interfaces.ts";
 export * from "./process.ts";
 export * from "./reactor.ts";
 export * from "./stream.ts";
+export * from "./stream_connector.ts";
+export * from "./stream_port.ts";
 export * from "./task.ts";
 export * from "./tcp.ts";
 export * from "./threads.ts";

@@ -48,6 +48,8 @@ import {
   ReactorNotRunning,
 } from "./errors.ts";
 import { UDPPort } from "./udp.ts";
+import { TCPConnector, TCPPort } from "./tcp.ts";
+import { UNIXConnector, UNIXPort } from "./unix.ts";
 import { threadPoolFor } from "./_thread_pools.ts";
 import type { ThreadPool } from "./threads.ts";
 
@@ -760,23 +762,51 @@ export class DenoReactor
     this.#resources.delete(resource);
   }
 
-  /** Listens for TCP connections. */
+  /**
+   * Listens for TCP connections on `port` (0: any free port; `getHost()`
+   * tells which) and serves each with a protocol from `factory`, which
+   * gets `doStart()` now and `doStop()` once the port has stopped.
+   * Shutdown stops the port and closes its connections.
+   *
+   * @param port The port number.
+   * @param factory Builds a protocol per connection.
+   * @param options `interface` (all IPv4 by default), `backlog`,
+   *   `reusePort`.
+   * @returns The listening port (see {@linkcode TCPPort}).
+   * @throws {CannotListenError} When the address cannot be bound.
+   * @throws {RangeError} When `port` or `backlog` is out of range.
+   */
   listenTCP(
-    _port: number,
-    _factory: IProtocolFactory,
-    _options?: ListenTCPOptions,
-  ): IListeningPort {
-    return notYet("listenTCP");
+    port: number,
+    factory: IProtocolFactory,
+    options?: ListenTCPOptions,
+  ): TCPPort {
+    const tcp = new TCPPort(port, factory, options ?? {}, this);
+    tcp.startListening();
+    return tcp;
   }
 
-  /** Connects over TCP. */
+  /**
+   * Connects to `host:port`, reporting to the client `factory`
+   * (`startedConnecting`, then `buildProtocol` or
+   * `clientConnectionFailed`; `clientConnectionLost` later).
+   *
+   * @param host A host name or numeric address.
+   * @param port The port.
+   * @param factory The client factory.
+   * @param options `timeout` in seconds (30); `bindAddress` (wildcard only).
+   * @returns The connector (see {@linkcode TCPConnector}).
+   * @throws {RangeError} When `port` or `timeout` is out of range.
+   */
   connectTCP(
-    _host: string,
-    _port: number,
-    _factory: IClientFactory,
-    _options?: ConnectTCPOptions,
-  ): IConnector {
-    return notYet("connectTCP");
+    host: string,
+    port: number,
+    factory: IClientFactory,
+    options?: ConnectTCPOptions,
+  ): TCPConnector {
+    const tcp = new TCPConnector(host, port, factory, options ?? {}, this);
+    tcp.connect();
+    return tcp;
   }
 
   /** Listens for TLS connections. */
@@ -800,22 +830,42 @@ export class DenoReactor
     return notYet("connectSSL");
   }
 
-  /** Listens on a UNIX socket. */
+  /**
+   * Listens on the UNIX socket file `path` (removed again once stopped).
+   *
+   * @param path The socket file to create.
+   * @param factory Builds a protocol per connection.
+   * @param options Accepted for compatibility (see {@linkcode UNIXPort}).
+   * @returns The listening port.
+   * @throws {CannotListenError} When the file cannot be created.
+   */
   listenUNIX(
-    _path: string,
-    _factory: IProtocolFactory,
-    _options?: ListenUNIXOptions,
-  ): IListeningPort {
-    return notYet("listenUNIX");
+    path: string,
+    factory: IProtocolFactory,
+    options?: ListenUNIXOptions,
+  ): UNIXPort {
+    const unix = new UNIXPort(path, factory, options ?? {}, this);
+    unix.startListening();
+    return unix;
   }
 
-  /** Connects to a UNIX socket. */
+  /**
+   * Connects to the UNIX socket file `path`, reporting to `factory` as
+   * `connectTCP` does.
+   *
+   * @param path The socket file.
+   * @param factory The client factory.
+   * @param options `timeout` in seconds (30).
+   * @returns The connector (see {@linkcode UNIXConnector}).
+   */
   connectUNIX(
-    _path: string,
-    _factory: IClientFactory,
-    _options?: ConnectUNIXOptions,
-  ): IConnector {
-    return notYet("connectUNIX");
+    path: string,
+    factory: IClientFactory,
+    options?: ConnectUNIXOptions,
+  ): UNIXConnector {
+    const unix = new UNIXConnector(path, factory, options ?? {}, this);
+    unix.connect();
+    return unix;
   }
 
   /**
