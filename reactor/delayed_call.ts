@@ -42,13 +42,15 @@ export class DelayedCall implements IDelayedCall {
   /** Tie-breaker for equal times: lower runs first. */
   seq: number;
   /** The owner's bookkeeping slot (the heap index), -1 when not queued. */
-  index = -1;
+  index: number = -1;
   /** Whether it has run. */
   called = false;
   /** Whether it was cancelled. */
   cancelled = false;
 
   /**
+   * Makes a call; owners (the reactor, `Clock`) do this in `callLater`.
+   *
    * @param time When to run, in the owner's seconds.
    * @param func What to call.
    * @param args Its arguments.

@@ -64,17 +64,18 @@ export class LoopingCall {
   #realLastTime: number | undefined = undefined;
 
   /**
+   * Makes a loop (not started: see `start()`).
+   *
    * @param fn The function to call each interval.
    * @param args Its arguments.
    */
-  // deno-lint-ignore no-explicit-any
-  constructor(fn: (...args: any[]) => unknown, ...args: unknown[]) {
+  constructor(fn: (...args: never[]) => unknown, ...args: unknown[]) {
     if (typeof fn !== "function") {
       throw new TypeError(
         `Cannot make a LoopingCall: ${String(fn)} is not a function`,
       );
     }
-    this.#fn = fn;
+    this.#fn = fn as (...args: unknown[]) => unknown;
     this.#args = args;
   }
 
@@ -448,6 +449,7 @@ export async function react<A extends any[]>(
  * ```
  */
 export class SchedulerError extends Error {
+  /** The error class\'s name. */
   override readonly name: string = "SchedulerError";
 }
 
@@ -463,7 +465,13 @@ export class SchedulerError extends Error {
  * ```
  */
 export class SchedulerStopped extends SchedulerError {
+  /** The error class\'s name. */
   override readonly name: string = "SchedulerStopped";
+  /**
+   * Makes the error.
+   *
+   * @param message What went wrong (a default is provided).
+   */
   constructor(message = "Cannot run the task: its Cooperator was stopped") {
     super(message);
   }
@@ -481,6 +489,7 @@ export class SchedulerStopped extends SchedulerError {
  * ```
  */
 export class TaskFinished extends SchedulerError {
+  /** The error class\'s name. */
   override readonly name: string = "TaskFinished";
 }
 
@@ -496,7 +505,13 @@ export class TaskFinished extends SchedulerError {
  * ```
  */
 export class TaskDone extends TaskFinished {
+  /** The error class\'s name. */
   override readonly name: string = "TaskDone";
+  /**
+   * Makes the error.
+   *
+   * @param message What went wrong (a default is provided).
+   */
   constructor(message = "Cannot change the task: it has completed") {
     super(message);
   }
@@ -514,7 +529,13 @@ export class TaskDone extends TaskFinished {
  * ```
  */
 export class TaskStopped extends TaskFinished {
+  /** The error class\'s name. */
   override readonly name: string = "TaskStopped";
+  /**
+   * Makes the error.
+   *
+   * @param message What went wrong (a default is provided).
+   */
   constructor(message = "Cannot change the task: it was stopped") {
     super(message);
   }
@@ -532,7 +553,13 @@ export class TaskStopped extends TaskFinished {
  * ```
  */
 export class TaskFailed extends TaskFinished {
+  /** The error class\'s name. */
   override readonly name: string = "TaskFailed";
+  /**
+   * Makes the error.
+   *
+   * @param message What went wrong (a default is provided).
+   */
   constructor(message = "Cannot change the task: it failed") {
     super(message);
   }
@@ -550,7 +577,13 @@ export class TaskFailed extends TaskFinished {
  * ```
  */
 export class NotPaused extends SchedulerError {
+  /** The error class\'s name. */
   override readonly name: string = "NotPaused";
+  /**
+   * Makes the error.
+   *
+   * @param message What went wrong (a default is provided).
+   */
   constructor(message = "Cannot resume the task: it is not paused") {
     super(message);
   }
@@ -826,7 +859,11 @@ export class Cooperator {
     this.#reschedule();
   };
 
-  /** @param options How slices are timed and scheduled. */
+  /**
+   * Makes a Cooperator.
+   *
+   * @param options How slices are timed and scheduled.
+   */
   constructor(options: CooperatorOptions = {}) {
     this.#terminationPredicateFactory = options.terminationPredicateFactory ??
       tenMilliseconds;
