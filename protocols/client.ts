@@ -213,12 +213,7 @@ export class ReconnectingClientFactory extends ClientFactory {
 
 function describe(connector: IConnector | undefined): string {
   if (connector === undefined) return "connector";
-  let dest: IAddress;
-  try {
-    dest = connector.getDestination();
-  } catch {
-    return "connector"; // a destination is only for the log line
-  }
+  const dest = connector.getDestination();
   return dest.type === "UNIX"
     ? `connector to ${dest.name}`
     : `connector to ${dest.host}:${dest.port}`;
