@@ -11,12 +11,9 @@ import type {
   ConnectTCPOptions,
   ConnectUNIXOptions,
   IClientFactory,
-  IConnector,
   IDatagramProtocol,
   IDelayedCall,
-  IListeningPort,
   IProcessProtocol,
-  IProcessTransport,
   IProtocolFactory,
   IReactorCore,
   IReactorProcess,
@@ -48,27 +45,39 @@ import {
   ReactorNotRunning,
 } from "./errors.ts";
 import { UDPPort } from "./udp.ts";
+import { TLSConnector, TLSServerPort } from "./tls.ts";
 import { TCPConnector, TCPPort } from "./tcp.ts";
 import { UNIXConnector, UNIXPort } from "./unix.ts";
 import { threadPoolFor } from "./_thread_pools.ts";
 import type { ThreadPool } from "./threads.ts";
+import { Process } from "./process.ts";
 
 const log = new Logger("reactor");
 
 /** The longest delay a host timer accepts (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMER_MS = 0x7fffffff;
 
-/** Options of {@linkcode DenoReactor.run}. */
+/**
+ * Options of {@linkcode DenoReactor.run}.
+ *
+ * @example Run without signal handlers (tests, embedded reactors)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DenoReactor, type ReactorRunOptions } from "@twisted-deno/core/reactor";
+ *
+ * const options: ReactorRunOptions = { installSignalHandlers: false };
+ * const r = new DenoReactor();
+ * r.callWhenRunning(() => r.stop());
+ * await r.run(options);
+ * assert.equal(r.running, false);
+ * ```
+ */
 export interface ReactorRunOptions {
   /**
    * Stop the reactor on SIGINT and SIGTERM (default true). The listeners
    * are removed when the reactor stops, so the process can exit.
    */
   installSignalHandlers?: boolean;
-}
-
-function notYet(what: string): never {
-  throw new Error(`${what} is not implemented yet`);
 }
 
 /**
@@ -752,12 +761,51 @@ export class DenoReactor
     else Deno.unrefTimer(this.#timer);
   }
 
-  /** Closes `resource` at shutdown unless untracked first. */
+  /**
+   * Registers `resource` to be shut down (and waited for) when the reactor
+   * shuts down, after the 'during shutdown' triggers, unless it is
+   * untracked first. For transport authors: ports and connections track
+   * themselves.
+   *
+   * @param resource What to close at shutdown.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DenoReactor } from "@twisted-deno/core/reactor";
+   *
+   * const r = new DenoReactor();
+   * let closed = false;
+   * r.trackResource({ shutdown: () => { closed = true; } });
+   * r.callWhenRunning(() => r.stop());
+   * await r.run({ installSignalHandlers: false });
+   * assert.equal(closed, true);
+   * ```
+   */
   trackResource(resource: ReactorResource): void {
     this.#resources.add(resource);
   }
 
-  /** Forgets a resource that closed by itself. */
+  /**
+   * Forgets a resource that closed by itself: shutdown will not close it.
+   *
+   * @param resource A resource given to `trackResource`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DenoReactor } from "@twisted-deno/core/reactor";
+   *
+   * const r = new DenoReactor();
+   * let closed = false;
+   * const resource = { shutdown: () => { closed = true; } };
+   * r.trackResource(resource);
+   * r.untrackResource(resource);
+   * r.callWhenRunning(() => r.stop());
+   * await r.run({ installSignalHandlers: false });
+   * assert.equal(closed, false);
+   * ```
+   */
   untrackResource(resource: ReactorResource): void {
     this.#resources.delete(resource);
   }
@@ -809,25 +857,49 @@ export class DenoReactor
     return tcp;
   }
 
-  /** Listens for TLS connections. */
+  /**
+   * Listens for TLS connections on `port` (0: any free port) with the PEM
+   * `cert` and `key`; each connection reaches `factory` after a successful
+   * handshake, as a {@linkcode TLSTransport}. Shutdown stops it.
+   *
+   * @throws {CannotListenError} When the address cannot be bound or the
+   *   certificate or key is unusable.
+   */
   listenSSL(
-    _port: number,
-    _factory: IProtocolFactory,
-    _tls: TLSServerOptions,
-    _options?: ListenTCPOptions,
-  ): IListeningPort {
-    return notYet("listenSSL");
+    port: number,
+    factory: IProtocolFactory,
+    tls: TLSServerOptions,
+    options?: ListenTCPOptions,
+  ): TLSServerPort {
+    const ssl = new TLSServerPort(port, factory, tls, options ?? {}, this);
+    ssl.startListening();
+    return ssl;
   }
 
-  /** Connects over TLS. */
+  /**
+   * Connects over TLS: TCP, then the handshake, verifying the server's
+   * certificate against the system store or `tls.caCerts` for
+   * `tls.hostname` (default: `host`), before `factory` builds a protocol.
+   * A failed handshake reaches `clientConnectionFailed` as a
+   * `TLSHandshakeError`.
+   */
   connectSSL(
-    _host: string,
-    _port: number,
-    _factory: IClientFactory,
-    _tls?: TLSClientOptions,
-    _options?: ConnectTCPOptions,
-  ): IConnector {
-    return notYet("connectSSL");
+    host: string,
+    port: number,
+    factory: IClientFactory,
+    tls?: TLSClientOptions,
+    options?: ConnectTCPOptions,
+  ): TLSConnector {
+    const ssl = new TLSConnector(
+      host,
+      port,
+      factory,
+      tls ?? {},
+      options ?? {},
+      this,
+    );
+    ssl.connect();
+    return ssl;
   }
 
   /**
@@ -917,26 +989,37 @@ export class DenoReactor
     return threadPoolFor(this);
   }
 
-  /** Starts a child process. */
+  /**
+   * Starts `executable` with `args` (`args[0]` is the program's name, not
+   * passed on: Deno cannot set argv[0]) and connects its stdin, stdout and
+   * stderr to `processProtocol`. A bare name is looked up on PATH. The
+   * process is signalled and reaped at shutdown. See `process.ts`.
+   *
+   * @throws {Deno.errors.NotFound} When the executable does not exist.
+   */
   spawnProcess(
-    _processProtocol: IProcessProtocol,
-    _executable: string,
-    _args: string[],
-    _options?: SpawnProcessOptions,
-  ): IProcessTransport {
-    return notYet("spawnProcess");
+    processProtocol: IProcessProtocol,
+    executable: string,
+    args: string[],
+    options?: SpawnProcessOptions,
+  ): Process {
+    return new Process(this, processProtocol, executable, args, options);
   }
 }
 
 /**
- * The process's reactor.
+ * The process's reactor: `run()` it once, from the program's entry point
+ * (or let `react()` or the runner do it); use it everywhere else.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { reactor } from "@twisted-deno/core/reactor";
  *
  * const call = reactor.callLater(60, () => {});
+ * assert.equal(call.active(), true);
  * call.cancel();
+ * assert.equal(call.active(), false);
  * ```
  */
 export const reactor: DenoReactor = new DenoReactor();
