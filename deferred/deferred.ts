@@ -12,7 +12,7 @@
  * @module
  */
 
-import { Logger } from "../log/mod.ts";
+import { arm, disarm, type Report } from "./_unhandled.ts";
 import { AlreadyCalledError, CancelledError, TimeoutError } from "./errors.ts";
 import { Failure, getDebugging } from "./failure.ts";
 
@@ -61,29 +61,8 @@ class Link {
   ) {}
 }
 
-const log = new Logger("deferred");
-
 /** Failures handed to an awaiting Promise: no unhandled-error report. */
 const observedFailures = new WeakSet<Failure>();
-
-/**
- * Reports a failure left at the end of a collected Deferred's chain. The
- * held value is the Failure (and debug text), never the Deferred, so the
- * registry does not keep the Deferred alive.
- */
-const unhandled = new FinalizationRegistry<
-  { failure: Failure; debug?: string }
->(
-  ({ failure, debug }) => {
-    if (observedFailures.has(failure)) return;
-    log.failure(
-      "Unhandled error in Deferred:" + (debug ? "\n{debugInfo}" : ""),
-      failure,
-      "critical",
-      debug ? { debugInfo: debug } : undefined,
-    );
-  },
-);
 
 /**
  * The `then` method of a thenable, or undefined. Reading `then` runs user
@@ -170,8 +149,9 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   #paused = 0;
   #chainedTo: Deferred<unknown> | null = null;
   #canceller: Callback<Deferred<T>, [], void> | undefined;
-  /** The Failure armed in the unhandled-error registry, if any. */
+  /** The failure armed for the unhandled-error report, if any. */
   #reported: Failure | null = null;
+  #report: Report | null = null;
   #debug: { created?: string; fired?: string } | null = null;
 
   /**
@@ -783,21 +763,18 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   /** Arms the unhandled-error report for the failure this holds now. */
   #remember(): void {
     const failure = this.#result as Failure;
-    if (this.#reported === failure) return;
     if (observedFailures.has(failure)) return this.#forget();
-    if (this.#reported !== null) unhandled.unregister(this);
-    unhandled.register(
-      this,
-      { failure, debug: this.#debugText() || undefined },
-      this,
-    );
+    if (this.#reported === failure) return;
+    this.#forget();
     this.#reported = failure;
+    this.#report = arm(this, failure, this.#debugText() || undefined);
   }
 
   /** Disarms the unhandled-error report. */
   #forget(): void {
-    if (this.#reported !== null) {
-      unhandled.unregister(this);
+    if (this.#report !== null) {
+      disarm(this, this.#report);
+      this.#report = null;
       this.#reported = null;
     }
   }
