@@ -359,7 +359,22 @@ export function deferLater<R = undefined, A extends any[] = []>(
 
 // ------------------------------------------------------------------ react
 
-/** Options of {@linkcode react}, mostly for testing it. */
+/**
+ * Options of {@linkcode react}, mostly for testing it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DenoReactor, type ReactOptions } from "@twisted-deno/core/reactor";
+ *
+ * const codes: number[] = [];
+ * const options: ReactOptions = {
+ *   reactor: new DenoReactor(),
+ *   exit: (code) => codes.push(code),
+ * };
+ * assert.ok(options.reactor instanceof DenoReactor);
+ * ```
+ */
 export interface ReactOptions {
   /** The reactor to run (the global one by default). */
   reactor?: DenoReactor;
@@ -776,7 +791,32 @@ export class CooperativeTask<T = unknown> {
   }
 }
 
-/** Options of {@linkcode Cooperator}. */
+/**
+ * Options of {@linkcode Cooperator}.
+ *
+ * @example One step per slice, slices run by hand
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Cooperator, type CooperatorOptions } from "@twisted-deno/core/reactor";
+ *
+ * const slices: (() => void)[] = [];
+ * const options: CooperatorOptions = {
+ *   terminationPredicateFactory: () => () => true,
+ *   scheduler: (fn) => {
+ *     slices.push(fn);
+ *     return { cancel() {} };
+ *   },
+ * };
+ * const done = new Cooperator(options).coiterate(["a", "b"]);
+ * let turns = 0;
+ * while (slices.length > 0) {
+ *   slices.shift()!();
+ *   turns++;
+ * }
+ * assert.equal(turns, 3); // two steps, then the one that finds the end
+ * assert.equal(done.called, true);
+ * ```
+ */
 export interface CooperatorOptions {
   /**
    * Makes, at the start of each time slice, a predicate that says when the
