@@ -102,7 +102,7 @@ export class Failure {
    *
    * @returns The first matching type, or null.
    */
-  check<T extends FailureType>(...types: T[]): T | null {
+  check<const T extends FailureType[]>(...types: T): T[number] | null {
     for (const type of types) {
       if (typeof type === "string") {
         if (this.#hasName(type)) return type;
@@ -119,7 +119,7 @@ export class Failure {
    *
    * @returns The matching type.
    */
-  trap<T extends FailureType>(...types: T[]): T {
+  trap<const T extends FailureType[]>(...types: T): T[number] {
     const found = this.check(...types);
     if (found === null) this.raiseException();
     return found;
