@@ -12,6 +12,7 @@
  * @module
  */
 
+import type { Failure } from "../deferred/failure.ts";
 import type {
   IDelayedCall,
   IPushProducer,
@@ -87,9 +88,10 @@ const CHARGEN_PERIOD: Uint8Array = (() => {
  *
  * It is a streaming producer: `connectionMade` registers it with the
  * transport, which pauses it when its write buffer is full and resumes it
- * once drained. It writes at most `BURST` bytes per turn of the event loop
- * (then continues with `clock.callLater(0)`), so even a transport that never
- * pauses it does not lock up the loop.
+ * once drained. It writes at most `BURST` bytes at a time; if the
+ * transport has not paused it by then, it goes on `REST` seconds later (on
+ * `clock`), so a consumer without flow control neither locks up the event
+ * loop nor stops the stream.
  *
  * @example Paused and resumed by the transport
  * ```ts
@@ -106,9 +108,10 @@ const CHARGEN_PERIOD: Uint8Array = (() => {
  * assert.equal(transport.streaming, true);
  * const first = new TextDecoder().decode(transport.value().subarray(0, 74));
  * assert.equal(first, " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefg\r\n");
+ * clock.advance(proto.REST); // StringTransport never pauses: next burst
  * proto.pauseProducing();
  * const sent = transport.value().length;
- * clock.advance(0);
+ * clock.advance(1);
  * assert.equal(transport.value().length, sent);
  * proto.resumeProducing();
  * assert.ok(transport.value().length > sent);
@@ -116,8 +119,15 @@ const CHARGEN_PERIOD: Uint8Array = (() => {
  * ```
  */
 export class Chargen extends Protocol implements IPushProducer {
-  /** The most bytes written per turn of the event loop. */
+  /** The most bytes written at once, unless paused first. */
   BURST = 65536;
+  /**
+   * Seconds between bursts when the transport did not pause us (a real
+   * transport pauses a producer once 64 KiB are queued, so this only paces
+   * consumers without flow control). Not 0: a zero-delay call scheduled
+   * from a call would run in the same `Clock.advance()`, forever.
+   */
+  REST = 0.001;
   /** Schedules the next burst; the global reactor unless replaced (tests pass a `Clock`). */
   clock: IReactorTime = reactor;
 
@@ -137,7 +147,7 @@ export class Chargen extends Protocol implements IPushProducer {
   override dataReceived(_data: Uint8Array): void {}
 
   /** Stops sending for good. */
-  override connectionLost(): void {
+  override connectionLost(_reason: Failure): void {
     this.stopProducing();
   }
 
@@ -181,7 +191,7 @@ export class Chargen extends Protocol implements IPushProducer {
       this.#writing = false;
     }
     if (this.#canWrite() && this.#next === undefined) {
-      this.#next = this.clock.callLater(0, () => {
+      this.#next = this.clock.callLater(this.REST, () => {
         this.#next = undefined;
         this.#produce();
       });
