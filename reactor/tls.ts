@@ -1,7 +1,801 @@
 /**
- * TLS ports and connectors on Deno.listenTls and Deno.connectTls.
+ * TLS: ports and connectors on `Deno.listenTls` and `Deno.startTls`, and
+ * `transport.startTLS()` on a TCP connection. A TLS connection is the same
+ * {@linkcode StreamTransport} as a TCP one over a `Deno.TlsConn`, so a
+ * protocol sees the same writes, flow control, errors and shutdown; only
+ * `getPeer`/`getHost` and the negotiated ALPN protocol
+ * ({@linkcode negotiatedProtocol}) tell it apart.
+ *
+ * - The handshake runs before the protocol is built: a failed handshake
+ *   never reaches `connectionMade`; a client's factory gets
+ *   `clientConnectionFailed` with a {@linkcode TLSHandshakeError} naming the
+ *   reason (unknown issuer, wrong name ...), and a server logs it.
+ * - Clients verify the server's certificate against the system store, or
+ *   against `caCerts` when given (Deno adds those to its roots), and check
+ *   the name (`hostname`, else the host connected to).
+ * - `startTLS({ side: "client" })` uses `Deno.startTls`;
+ *   `startTLS({ side: "server", cert, key })` uses Deno's built-in
+ *   `node:tls` (`TLSSocket` with `isServer: true` over a stream bridged to
+ *   the TCP conn): Deno has no server-side `startTls`, and this needs no
+ *   third-party code. Bytes written before `startTLS()` go out in clear,
+ *   bytes written after it are encrypted, as in Twisted.
  *
  * @module
  */
 
-export {};
+import { Buffer } from "node:buffer";
+import { Duplex } from "node:stream";
+import { TLSSocket } from "node:tls";
+import { Logger } from "../log/mod.ts";
+import { ConnectError } from "./errors.ts";
+import type { Failure } from "../deferred/failure.ts";
+import type {
+  ConnectTCPOptions,
+  IClientFactory,
+  IProtocolFactory,
+  ListenTCPOptions,
+  StartTLSOptions,
+  TLSClientOptions,
+  TLSServerOptions,
+} from "./interfaces.ts";
+import { StreamTransport } from "./stream.ts";
+import type { StreamReactor } from "./stream_port.ts";
+import { TCPConnector, TCPPort } from "./tcp.ts";
+
+const log = new Logger("reactor.tls");
+
+/**
+ * A TLS handshake failed: the certificate was not trusted or not valid for
+ * the name, the peer refused ours, no ALPN protocol matched, or the peer
+ * did not speak TLS. `reason` is Deno's (rustls') or Node's own text.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ConnectError, TLSHandshakeError } from "@twisted-deno/core/reactor";
+ *
+ * const e = new TLSHandshakeError("localhost:443", "invalid peer certificate: UnknownIssuer");
+ * assert.ok(e instanceof ConnectError);
+ * assert.match(e.message, /TLS handshake with localhost:443 failed: invalid peer certificate: UnknownIssuer/);
+ * assert.match(e.message, /caCerts/);
+ * ```
+ */
+export class TLSHandshakeError extends ConnectError {
+  override readonly name: string = "TLSHandshakeError";
+  /**
+   * @param peer Who the handshake was with (`host:port`).
+   * @param reason Why it failed.
+   */
+  constructor(
+    readonly peer: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `TLS handshake with ${peer} failed: ${reason}${hint(reason)}`,
+      options,
+    );
+  }
+}
+
+function hint(reason: string): string {
+  if (/UnknownIssuer/.test(reason)) {
+    return " (the certificate's issuer is not trusted: pass its CA in caCerts)";
+  }
+  if (/not valid for name/.test(reason)) {
+    return " (connect with the name the certificate was issued for, or pass it as hostname)";
+  }
+  return "";
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** ALPN results, by the conn that negotiated them. */
+const negotiated = new WeakMap<Deno.Conn, string | null>();
+
+/**
+ * The ALPN protocol a TLS transport negotiated: a string, `null` when TLS
+ * is up but no protocol was agreed, `undefined` when the transport is not
+ * (yet) TLS.
+ *
+ * @param transport A transport from `listenSSL`/`connectSSL`, or a TCP
+ *   transport after `startTLS()`.
+ * @returns The protocol name, `null` or `undefined`.
+ *
+ * @example A plain transport has none
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { negotiatedProtocol } from "@twisted-deno/core/reactor";
+ * import { StringTransport } from "@twisted-deno/core/testing";
+ *
+ * assert.equal(negotiatedProtocol(new StringTransport()), undefined);
+ * ```
+ */
+export function negotiatedProtocol(
+  transport: unknown,
+): string | null | undefined {
+  const conn = (transport as { conn?: unknown })?.conn;
+  if (conn === null || typeof conn !== "object") return undefined;
+  return negotiated.get(conn as Deno.Conn);
+}
+
+/**
+ * Runs the handshake on `conn` and records the ALPN result.
+ * @throws {TLSHandshakeError} When it fails.
+ */
+async function handshake(
+  conn: Deno.TlsConn | NodeTLSServerConn,
+  peer: string,
+): Promise<void> {
+  let info: Deno.TlsHandshakeInfo;
+  try {
+    info = await conn.handshake();
+  } catch (e) {
+    throw new TLSHandshakeError(peer, messageOf(e), { cause: e });
+  }
+  negotiated.set(conn as Deno.Conn, info.alpnProtocol ?? null);
+}
+
+/**
+ * Deno 2.9's `Deno.startTls` gives a conn whose `localAddr`/`remoteAddr`
+ * lack `transport: "tcp"` (`Deno.connectTls`'s have it): restore it, so
+ * addresses read the same as on any TCP conn.
+ */
+function withTCPAddresses(conn: Deno.TlsConn): Deno.TlsConn {
+  for (const key of ["localAddr", "remoteAddr"] as const) {
+    const addr = conn[key] as Partial<Deno.NetAddr>;
+    if (addr.transport === undefined) {
+      Object.defineProperty(conn, key, {
+        value: { ...addr, transport: "tcp" },
+        configurable: true,
+      });
+    }
+  }
+  return conn;
+}
+
+function describe(addr: Deno.Addr): string {
+  return addr.transport === "tcp" || addr.transport === "udp"
+    ? `${addr.hostname}:${addr.port}`
+    : addr.transport;
+}
+
+// --------------------------------------------------------------- server side
+
+/**
+ * The server side of an upgraded connection: Deno's `node:tls` `TLSSocket`
+ * (`isServer: true`) over a Duplex bridged to the plain `Deno.Conn`, dressed
+ * as a `Deno.Conn` so the stream transport reads and writes it as any other.
+ * Written bytes resolve when the ciphertext has been handed to the socket,
+ * so the transport's flow control still measures the real socket.
+ */
+class NodeTLSServerConn {
+  readonly localAddr: Deno.Addr;
+  readonly remoteAddr: Deno.Addr;
+  #raw: Deno.Conn;
+  #tls: TLSSocket;
+  // Plaintext received and not yet read.
+  #chunks: Uint8Array[] = [];
+  #offset = 0; // into #chunks[0]
+  #buffered = 0;
+  #paused = false;
+  #ended = false;
+  #closed = false;
+  #error: unknown = undefined;
+  #wake: (() => void) | undefined;
+  #writes = new Set<(error: unknown) => void>();
+  #handshake: Promise<Deno.TlsHandshakeInfo>;
+
+  constructor(raw: Deno.Conn, options: StartTLSOptions) {
+    this.#raw = raw;
+    // The TLS layer writes each record on its own: without this, Nagle's
+    // algorithm and delayed ACKs stall every handshake flight by ~40 ms.
+    (raw as Partial<Deno.TcpConn>).setNoDelay?.(true);
+    this.localAddr = raw.localAddr;
+    this.remoteAddr = raw.remoteAddr;
+    let reading = false;
+    const bridge: Duplex = new Duplex({
+      read() {
+        if (reading) return;
+        reading = true;
+        (async () => {
+          const buf = new Uint8Array(16 * 1024);
+          for (;;) {
+            let n: number | null;
+            try {
+              n = await raw.read(buf);
+            } catch (e) {
+              bridge.destroy(e as Error);
+              return;
+            }
+            if (n === null) {
+              bridge.push(null);
+              return;
+            }
+            if (!bridge.push(Buffer.from(buf.slice(0, n)))) {
+              reading = false;
+              return;
+            }
+          }
+        })();
+      },
+      write(chunk: Uint8Array, _encoding, callback) {
+        (async () => {
+          let offset = 0;
+          while (offset < chunk.length) {
+            offset += await raw.write(chunk.subarray(offset));
+          }
+        })().then(() => callback(), (e) => callback(e));
+      },
+      final(callback) {
+        raw.closeWrite().then(() => callback(), (e) => callback(e));
+      },
+      destroy(error, callback) {
+        try {
+          raw.close();
+        } catch {
+          // already closed
+        }
+        callback(error);
+      },
+    });
+    const tls = this.#tls = new TLSSocket(bridge as never, {
+      isServer: true,
+      cert: options.cert,
+      key: options.key,
+      ALPNProtocols: options.alpnProtocols,
+      allowHalfOpen: true,
+    } as never);
+    this.#handshake = new Promise((resolve, reject) => {
+      tls.once("secure", () => {
+        const alpn = (tls as unknown as { alpnProtocol?: string | false })
+          .alpnProtocol;
+        resolve({ alpnProtocol: alpn ? alpn : null });
+      });
+      tls.once("error", reject);
+      tls.once(
+        "close",
+        () => reject(new Error("the connection closed during the handshake")),
+      );
+    });
+    this.#handshake.catch(() => {}); // observed by handshake() or read()
+    tls.on("data", (chunk: Uint8Array) => {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+      if (this.#buffered > 256 * 1024 && !this.#paused) {
+        this.#paused = true;
+        tls.pause();
+      }
+      this.#notify();
+    });
+    tls.on("end", () => {
+      this.#ended = true;
+      this.#notify();
+    });
+    tls.on("error", (e: unknown) => {
+      this.#error ??= e;
+      this.#notify();
+    });
+    tls.on("close", () => {
+      this.#ended = true;
+      this.#notify();
+    });
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  handshake(): Promise<Deno.TlsHandshakeInfo> {
+    return this.#handshake;
+  }
+
+  async read(p: Uint8Array): Promise<number | null> {
+    while (this.#buffered === 0) {
+      if (this.#closed) throw new Deno.errors.BadResource("closed");
+      if (this.#error !== undefined) throw this.#error;
+      if (this.#ended) return null;
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+    let n = 0;
+    while (n < p.length && this.#chunks.length > 0) {
+      const chunk = this.#chunks[0];
+      const take = Math.min(p.length - n, chunk.length - this.#offset);
+      p.set(chunk.subarray(this.#offset, this.#offset + take), n);
+      n += take;
+      this.#offset += take;
+      if (this.#offset === chunk.length) {
+        this.#chunks.shift();
+        this.#offset = 0;
+      }
+    }
+    this.#buffered -= n;
+    if (this.#paused && this.#buffered < 64 * 1024) {
+      this.#paused = false;
+      this.#tls.resume();
+    }
+    return n;
+  }
+
+  write(p: Uint8Array): Promise<number> {
+    if (this.#closed) {
+      return Promise.reject(new Deno.errors.BadResource("closed"));
+    }
+    return new Promise<number>((resolve, reject) => {
+      const settle = (error: unknown) => {
+        this.#writes.delete(settle);
+        if (error) reject(error);
+        else resolve(p.length);
+      };
+      this.#writes.add(settle);
+      this.#tls.write(
+        Buffer.from(p.buffer, p.byteOffset, p.byteLength),
+        (error?: Error | null) => settle(error ?? undefined),
+      );
+    });
+  }
+
+  closeWrite(): Promise<void> {
+    return new Promise((resolve) => this.#tls.end(() => resolve()));
+  }
+
+  close(): void {
+    if (this.#closed) throw new Deno.errors.BadResource("closed");
+    this.#closed = true;
+    this.#tls.destroy();
+    try {
+      this.#raw.close();
+    } catch {
+      // the bridge closed it already
+    }
+    for (const settle of [...this.#writes]) {
+      settle(new Deno.errors.Interrupted("closed"));
+    }
+    this.#notify();
+  }
+
+  ref(): void {
+    this.#raw.ref();
+  }
+
+  unref(): void {
+    this.#raw.unref();
+  }
+
+  setNoDelay(on?: boolean): void {
+    (this.#raw as Partial<Deno.TcpConn>).setNoDelay?.(on);
+  }
+
+  setKeepAlive(on?: boolean): void {
+    (this.#raw as Partial<Deno.TcpConn>).setKeepAlive?.(on);
+  }
+
+  [Symbol.dispose](): void {
+    if (!this.#closed) this.close();
+  }
+}
+
+// ------------------------------------------------------------------ startTLS
+
+/**
+ * Upgrades a TCP stream transport in place: installed as the
+ * implementation of `transport.startTLS(options)`.
+ */
+function startTLS(transport: StreamTransport, options: StartTLSOptions): void {
+  const side = options.side ?? "client";
+  if (side !== "client" && side !== "server") {
+    throw new TypeError(
+      `Cannot start TLS: side must be "client" or "server", not ${
+        JSON.stringify(side)
+      }`,
+    );
+  }
+  if (side === "server" && (!options.cert || !options.key)) {
+    throw new TypeError(
+      "Cannot start TLS as a server: options.cert and options.key (PEM) are required",
+    );
+  }
+  const conn = transport.conn;
+  if (negotiated.has(conn) || conn instanceof NodeTLSServerConn) {
+    throw new Error("Cannot start TLS: the connection is already TLS");
+  }
+  const peer = describe(conn.remoteAddr);
+  transport.replaceConn(async (plain) => {
+    if (side === "client") {
+      const remote = plain.remoteAddr as Deno.NetAddr;
+      let upgraded: Deno.TlsConn;
+      try {
+        upgraded = withTCPAddresses(
+          await Deno.startTls(plain as Deno.TcpConn, {
+            hostname: options.hostname ?? remote.hostname,
+            caCerts: options.caCerts,
+            alpnProtocols: options.alpnProtocols,
+          }),
+        );
+      } catch (e) {
+        throw new TLSHandshakeError(peer, messageOf(e), { cause: e });
+      }
+      try {
+        await handshake(upgraded, peer);
+      } catch (e) {
+        upgraded.close();
+        throw e;
+      }
+      return upgraded;
+    }
+    const upgraded = new NodeTLSServerConn(plain, options);
+    try {
+      await handshake(upgraded, peer);
+    } catch (e) {
+      upgraded.close();
+      throw e;
+    }
+    return upgraded as unknown as Deno.Conn;
+  }).catch(() => {
+    // replaceConn closed the connection with this error as the reason.
+  });
+}
+
+StreamTransport.setStartTLS(startTLS);
+
+// --------------------------------------------------------------------- ports
+
+/**
+ * A `Deno.Listener` over a `Deno.TlsListener` whose `accept()` hands out
+ * only connections whose handshake succeeded, so the port builds no
+ * protocol for a failed one. Handshakes run concurrently (a slow client
+ * does not hold up the others); a failed one is logged and closed. Closing
+ * closes the connections still in their handshake.
+ */
+class HandshakingListener {
+  readonly addr: Deno.Addr;
+  #inner: Deno.TlsListener;
+  #ready: Deno.TlsConn[] = [];
+  #error: unknown = undefined;
+  #waiter: (() => void) | undefined;
+  #resumePump: (() => void) | undefined;
+  #closed = false;
+  #handshaking = new Map<Deno.TlsConn, Promise<void>>();
+  #pump: Promise<void>;
+
+  constructor(inner: Deno.TlsListener) {
+    this.#inner = inner;
+    this.addr = inner.addr;
+    this.#pump = this.#run();
+  }
+
+  #notify(): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.();
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#closed) {
+      let conn: Deno.TlsConn;
+      try {
+        conn = await this.#inner.accept();
+      } catch (e) {
+        if (this.#closed) break;
+        this.#error = e; // the port logs it and backs off
+        this.#notify();
+        if (e instanceof Deno.errors.BadResource) break;
+        await new Promise<void>((resolve) => this.#resumePump = resolve);
+        continue;
+      }
+      if (this.#closed) {
+        conn.close();
+        break;
+      }
+      this.#handshaking.set(conn, this.#handshake(conn));
+    }
+  }
+
+  async #handshake(conn: Deno.TlsConn): Promise<void> {
+    const peer = describe(conn.remoteAddr);
+    try {
+      await handshake(conn, peer);
+    } catch (e) {
+      this.#handshaking.delete(conn);
+      if (!this.#closed) {
+        log.warn("{message}", { message: messageOf(e) });
+      }
+      try {
+        conn.close();
+      } catch {
+        // closed by close()
+      }
+      return;
+    }
+    this.#handshaking.delete(conn);
+    if (this.#closed) {
+      conn.close();
+      return;
+    }
+    this.#ready.push(conn);
+    this.#notify();
+  }
+
+  async accept(): Promise<Deno.Conn> {
+    for (;;) {
+      const conn = this.#ready.shift();
+      if (conn !== undefined) return conn;
+      if (this.#error !== undefined) {
+        const error = this.#error;
+        this.#error = undefined;
+        const resume = this.#resumePump;
+        this.#resumePump = undefined;
+        resume?.();
+        throw error;
+      }
+      if (this.#closed) {
+        // Let every op of ours end first (the sanitizers count them).
+        await this.#pump;
+        await Promise.allSettled(this.#handshaking.values());
+        throw new Deno.errors.BadResource("Listener has been closed");
+      }
+      await new Promise<void>((resolve) => this.#waiter = resolve);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) {
+      throw new Deno.errors.BadResource("Listener has been closed");
+    }
+    this.#closed = true;
+    this.#inner.close();
+    for (const conn of [...this.#handshaking.keys(), ...this.#ready]) {
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.#ready = [];
+    this.#resumePump?.();
+    this.#notify();
+  }
+
+  ref(): void {
+    this.#inner.ref();
+  }
+
+  unref(): void {
+    this.#inner.unref();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<Deno.Conn> {
+    for (;;) {
+      try {
+        yield await this.accept();
+      } catch (e) {
+        if (e instanceof Deno.errors.BadResource) return;
+        throw e;
+      }
+    }
+  }
+
+  [Symbol.dispose](): void {
+    if (!this.#closed) this.close();
+  }
+}
+
+/**
+ * A TLS connection: the stream transport (see
+ * {@linkcode StreamTransport}) over a `Deno.TlsConn` whose handshake is
+ * done, plus the ALPN protocol it negotiated.
+ *
+ * @example A TLS transport wraps any conn; the ALPN result comes from its handshake
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DenoReactor, TLSTransport } from "@twisted-deno/core/reactor";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const server = await listener.accept();
+ * const transport = new TLSTransport(server, new DenoReactor());
+ * assert.equal(transport.negotiatedProtocol, undefined); // not TLS
+ * client.close();
+ * server.close();
+ * listener.close();
+ * ```
+ */
+export class TLSTransport extends StreamTransport {
+  /**
+   * The ALPN protocol agreed in the handshake; `null` when none was;
+   * `undefined` when the conn is not a TLS one.
+   */
+  get negotiatedProtocol(): string | null | undefined {
+    return negotiatedProtocol(this);
+  }
+}
+
+/**
+ * A listening TLS port (what `reactor.listenSSL` returns): a
+ * {@linkcode TCPPort} on `Deno.listenTls` whose connections reach the
+ * factory only after a successful handshake, as {@linkcode TLSTransport}s.
+ * A failed handshake is logged (warning level) and never builds a protocol.
+ *
+ * Its use is {@linkcode DenoReactor.listenSSL}'s: see the tests for a full
+ * loopback server and client (they make a certificate with openssl).
+ *
+ * @example A certificate that cannot be used is refused when listening
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CannotListenError, DenoReactor, TLSServerPort } from "@twisted-deno/core/reactor";
+ * import { Factory, Protocol } from "@twisted-deno/core/protocols";
+ *
+ * const tls = { cert: "not a PEM certificate", key: "not a PEM key" };
+ * const port = new TLSServerPort(0, Factory.forProtocol(Protocol), tls, { interface: "127.0.0.1" }, new DenoReactor());
+ * assert.throws(() => port.startListening(), CannotListenError);
+ * assert.throws(
+ *   () => new TLSServerPort(0, Factory.forProtocol(Protocol), {} as never, {}, new DenoReactor()),
+ *   /a PEM certificate \(cert\) and private key \(key\) are required/,
+ * );
+ * ```
+ */
+export class TLSServerPort extends TCPPort {
+  /** The certificate, key and ALPN protocols. */
+  readonly tls: TLSServerOptions;
+
+  /**
+   * @param port The port (0: any free one).
+   * @param factory Builds a protocol per connection.
+   * @param tls The PEM certificate chain and key, and ALPN protocols.
+   * @param options Interface, backlog, reusePort.
+   * @param reactor Times backoffs, tracks the port and its connections.
+   * @throws {TypeError} When `cert` or `key` is missing.
+   * @throws {RangeError} When `port` or `backlog` is out of range.
+   */
+  constructor(
+    port: number,
+    factory: IProtocolFactory,
+    tls: TLSServerOptions,
+    options: ListenTCPOptions,
+    reactor: StreamReactor,
+  ) {
+    checkServerTLS(tls, "listen with TLS");
+    super(port, factory, options, reactor);
+    this.tls = tls;
+  }
+
+  /** Binds with `Deno.listenTls`; accepts only handshaken connections. */
+  protected override _listen(): Deno.Listener {
+    const inner = Deno.listenTls({
+      transport: "tcp",
+      hostname: this.interface,
+      port: this.port,
+      tcpBacklog: this.backlog,
+      reusePort: this.reusePort,
+      cert: this.tls.cert,
+      key: this.tls.key,
+      alpnProtocols: this.tls.alpnProtocols,
+    });
+    return new HandshakingListener(inner) as unknown as Deno.Listener;
+  }
+
+  /** A {@linkcode TLSTransport} over the handshaken conn. */
+  protected override _makeTransport(conn: Deno.Conn): StreamTransport {
+    return new TLSTransport(conn, this.reactor);
+  }
+}
+
+function checkServerTLS(
+  tls: { cert?: string; key?: string } | undefined,
+  action: string,
+): void {
+  if (typeof tls?.cert !== "string" || typeof tls?.key !== "string") {
+    throw new TypeError(
+      `Cannot ${action}: a PEM certificate (cert) and private key (key) are required`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------- connectors
+
+/**
+ * An outgoing TLS connection (what `reactor.connectSSL` returns): a
+ * {@linkcode TCPConnector} whose attempt goes on, after `Deno.connect`,
+ * with `Deno.startTls` and the handshake, all before the factory builds a
+ * protocol. The certificate is verified against the system store, or
+ * `caCerts` when given, for `hostname` (default: `host`). A failed
+ * handshake reaches `clientConnectionFailed` as a
+ * {@linkcode TLSHandshakeError}; the timeout covers the handshake too.
+ *
+ * @example A failed handshake: a plain TCP server is no TLS server
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DenoReactor, TLSConnector, TLSHandshakeError } from "@twisted-deno/core/reactor";
+ * import { ClientFactory } from "@twisted-deno/core/protocols";
+ * import type { Failure } from "@twisted-deno/core/deferred";
+ *
+ * const plain = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const failed = Promise.withResolvers<Failure>();
+ * class Report extends ClientFactory {
+ *   override clientConnectionFailed(_c: unknown, reason: Failure): void {
+ *     failed.resolve(reason);
+ *   }
+ * }
+ * const connector = new TLSConnector("127.0.0.1", plain.addr.port, new Report(), {}, {}, new DenoReactor());
+ * connector.connect();
+ * const server = await plain.accept();
+ * await server.write(new TextEncoder().encode("hello, not TLS\r\n"));
+ * const reason = await failed.promise;
+ * assert.ok(reason.check(TLSHandshakeError));
+ * server.close();
+ * plain.close();
+ * ```
+ */
+export class TLSConnector extends TCPConnector {
+  /** CA certificates, the name to verify, ALPN protocols. */
+  readonly tls: TLSClientOptions;
+
+  /**
+   * @param host A host name or numeric address.
+   * @param port The port.
+   * @param factory The client factory.
+   * @param tls `caCerts`, `hostname`, `alpnProtocols`.
+   * @param options `timeout` (seconds, 30, covering the handshake) and a
+   *   wildcard `bindAddress`.
+   * @param reactor Times the attempt, tracks the connection.
+   * @throws {TypeError} When `host` is not a non-empty string.
+   * @throws {RangeError} When `port` or `timeout` is out of range.
+   */
+  constructor(
+    host: string,
+    port: number,
+    factory: IClientFactory,
+    tls: TLSClientOptions,
+    options: ConnectTCPOptions,
+    reactor: StreamReactor,
+  ) {
+    super(host, port, factory, options, reactor);
+    this.tls = tls;
+  }
+
+  /** Connects, upgrades and shakes hands; `signal` abandons any step. */
+  protected override async _connect(signal: AbortSignal): Promise<Deno.Conn> {
+    const tcp = await super._connect(signal) as Deno.TcpConn;
+    const peer = `${this.host}:${this.port}`;
+    let conn: Deno.TlsConn;
+    try {
+      conn = withTCPAddresses(
+        await Deno.startTls(tcp, {
+          hostname: this.tls.hostname ?? this.host,
+          caCerts: this.tls.caCerts,
+          alpnProtocols: this.tls.alpnProtocols,
+        }),
+      );
+    } catch (e) {
+      try {
+        tcp.close();
+      } catch {
+        // consumed by startTls
+      }
+      throw new TLSHandshakeError(peer, messageOf(e), { cause: e });
+    }
+    const abort = () => conn.close();
+    signal.addEventListener("abort", abort, { once: true });
+    try {
+      await handshake(conn, peer);
+    } catch (e) {
+      if (!signal.aborted) conn.close();
+      throw e;
+    } finally {
+      signal.removeEventListener("abort", abort);
+    }
+    return conn;
+  }
+
+  /** A {@linkcode TLSTransport} over the handshaken conn. */
+  protected override _makeTransport(
+    conn: Deno.Conn,
+    onLost: (reason: Failure) => void,
+  ): StreamTransport {
+    return new TLSTransport(conn, this.reactor, onLost);
+  }
+}
