@@ -299,7 +299,10 @@ export class ThreadPool implements IThreadPool, ReactorResource {
   /**
    * Changes the sizes; extra idle workers end, missing minimum ones start.
    */
-  adjustPoolsize(minthreads = this.#min, maxthreads = this.#max): void {
+  adjustPoolsize(
+    minthreads: number = this.#min,
+    maxthreads: number = this.#max,
+  ): void {
     checkCount(minthreads, "minthreads");
     checkCount(maxthreads, "maxthreads");
     if (maxthreads < 1 || maxthreads < minthreads) {

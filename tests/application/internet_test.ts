@@ -1,0 +1,794 @@
+import assert from "node:assert/strict";
+import {
+  backoffPolicy,
+  ClientService,
+  type ClientServiceOptions,
+  PortService,
+  StreamServerEndpointService,
+  TCPClient,
+  TCPServer,
+  TimerService,
+  UDPServer,
+  UNIXServer,
+} from "../../application/internet.ts";
+import { Deferred, fail, succeed } from "../../deferred/deferred.ts";
+import { CancelledError } from "../../deferred/errors.ts";
+import { Failure } from "../../deferred/failure.ts";
+import {
+  ClientFactory,
+  DatagramProtocol,
+  Factory,
+  Protocol,
+} from "../../protocols/protocol.ts";
+import { CannotListenError, ConnectionLost } from "../../reactor/errors.ts";
+import type {
+  IListeningPort,
+  IProtocol,
+  IProtocolFactory,
+  IStreamClientEndpoint,
+} from "../../reactor/interfaces.ts";
+import { Clock } from "../../testing/clock.ts";
+import { captureLogs } from "../../testing/logs.ts";
+import { MemoryReactor } from "../../testing/memory_reactor.ts";
+import {
+  assertNoResult,
+  failureResultOf,
+  successResultOf,
+} from "../../testing/results.ts";
+import { StringTransport } from "../../testing/string_transport.ts";
+
+const AT_LEAST_ONE_ATTEMPT = 100;
+
+// ----------------------------------------------------------------- servers
+
+Deno.test("TCPServer listens when started and stops listening when stopped", () => {
+  const reactor = new MemoryReactor();
+  const factory = Factory.forProtocol(Protocol);
+  const service = new TCPServer(1234, factory, { backlog: 7, reactor });
+  assert.equal(reactor.tcpServers.length, 0, "nothing happens before start");
+  service.privilegedStartService();
+  assert.equal(reactor.tcpServers.length, 1);
+  service.startService();
+  assert.equal(reactor.tcpServers.length, 1, "start does not listen twice");
+  const record = reactor.tcpServers[0];
+  assert.equal(record.port, 1234);
+  assert.equal(record.factory, factory);
+  assert.equal(record.options.backlog, 7);
+  assert.equal(service.port, record.listeningPort);
+  assert.equal(service.running, true);
+  successResultOf(service.stopService());
+  assert.equal(service.running, false);
+  assert.equal(service.port, undefined);
+  assert.throws(() => service.getHost(), /it is not listening/);
+});
+
+Deno.test("a PortService whose listen throws does not start, and says why", () => {
+  const service = new PortService(() => {
+    throw new CannotListenError("127.0.0.1", 1, {
+      cause: new Error("address in use"),
+    });
+  });
+  assert.throws(() => service.startService(), CannotListenError);
+  assert.equal(service.running, false);
+  assert.equal(successResultOf(service.stopService()), undefined);
+});
+
+Deno.test("UNIXServer, UDPServer and TCPClient pass their arguments to the reactor", () => {
+  const reactor = new MemoryReactor();
+  const unix = new UNIXServer("/tmp/x.sock", Factory.forProtocol(Protocol), {
+    reactor,
+  });
+  const udp = new UDPServer(0, new DatagramProtocol(), {
+    interface: "127.0.0.1",
+    reactor,
+  });
+  const client = new TCPClient("127.0.0.1", 79, new ClientFactory(), {
+    timeout: 5,
+    reactor,
+  });
+  for (const s of [unix, udp, client]) s.startService();
+  assert.equal(reactor.unixServers[0].path, "/tmp/x.sock");
+  assert.equal(reactor.udpPorts[0].options.interface, "127.0.0.1");
+  assert.equal(reactor.tcpClients[0].host, "127.0.0.1");
+  assert.equal(reactor.tcpClients[0].options.timeout, 5);
+  const connector = client.connector;
+  assert.ok(connector !== undefined);
+  for (const s of [unix, udp, client]) s.stopService();
+  assert.equal(client.connector, undefined);
+});
+
+// ------------------------------------------------------------------- timer
+
+Deno.test("TimerService calls at once when started, then every step", () => {
+  const clock = new Clock();
+  const calls: [number, string][] = [];
+  const timer = new TimerService(5, (what: string) => {
+    calls.push([clock.seconds(), what]);
+  }, "tick");
+  timer.clock = clock;
+  timer.startService();
+  assert.deepEqual(calls, [[0, "tick"]]);
+  clock.pump([5, 5]);
+  assert.deepEqual(calls.map(([t]) => t), [0, 5, 10]);
+  assert.equal(timer.loop?.running, true);
+  successResultOf(timer.stopService());
+  assert.equal(timer.running, false);
+  clock.advance(50);
+  assert.equal(calls.length, 3);
+});
+
+Deno.test("TimerService.stopService waits for a call in progress", () => {
+  const clock = new Clock();
+  const inFlight = new Deferred<void>();
+  let n = 0;
+  const timer = new TimerService(1, () => {
+    n++;
+    return inFlight;
+  });
+  timer.clock = clock;
+  timer.startService();
+  const stopped = timer.stopService();
+  assertNoResult(stopped);
+  assert.equal(timer.running, true, "still running until the call finishes");
+  inFlight.callback();
+  successResultOf(stopped);
+  assert.equal(timer.running, false);
+  assert.equal(n, 1);
+});
+
+Deno.test("a failing TimerService call stops the loop and is logged", () => {
+  using logs = captureLogs();
+  const clock = new Clock();
+  let n = 0;
+  const timer = new TimerService(1, () => {
+    if (++n === 2) throw new Error("tick failed");
+  });
+  timer.setName("ticker");
+  timer.clock = clock;
+  timer.startService();
+  clock.advance(1);
+  clock.advance(1);
+  assert.equal(n, 2, "no calls after the failure");
+  assert.equal(timer.loop?.running, false);
+  const [failure] = logs.flushLoggedErrors(Error);
+  assert.equal(failure.getErrorMessage(), "tick failed");
+  assert.match(logs.messages.join("\n"), /TimerService ticker stopped/);
+  successResultOf(timer.stopService());
+  assert.equal(timer.running, false);
+});
+
+Deno.test("a stopped TimerService can start again with a fresh loop", () => {
+  const clock = new Clock();
+  let n = 0;
+  const timer = new TimerService(1, () => void n++);
+  timer.clock = clock;
+  timer.startService();
+  const first = timer.loop;
+  timer.stopService();
+  timer.startService();
+  assert.notEqual(timer.loop, first);
+  assert.equal(n, 2);
+  timer.stopService();
+});
+
+// -------------------------------------------------- endpoint server service
+
+function fakePort(): IListeningPort & { stopped: boolean } {
+  const port = {
+    stopped: false,
+    startListening() {},
+    stopListening() {
+      port.stopped = true;
+      return succeed(undefined);
+    },
+    getHost: () => ({ type: "TCP" as const, host: "127.0.0.1", port: 9 }),
+  };
+  return port;
+}
+
+Deno.test("StreamServerEndpointService listens in privilegedStartService, once", () => {
+  let listens = 0;
+  const port = fakePort();
+  const factory = Factory.forProtocol(Protocol);
+  const service = new StreamServerEndpointService({
+    listen(f) {
+      assert.equal(f, factory);
+      listens++;
+      return succeed(port);
+    },
+  }, factory);
+  service.privilegedStartService();
+  service.startService();
+  assert.equal(listens, 1);
+  assert.equal(successResultOf(service.whenListening()), port);
+  successResultOf(service.stopService());
+  assert.equal(port.stopped, true);
+  assert.equal(service.running, false);
+});
+
+Deno.test("a listen failure reaches whenListening and the log, not the caller", () => {
+  using logs = captureLogs();
+  const service = new StreamServerEndpointService(
+    { listen: () => fail(new CannotListenError("127.0.0.1", 80)) },
+    Factory.forProtocol(Protocol),
+  );
+  service.startService();
+  failureResultOf(service.whenListening(), CannotListenError);
+  assert.equal(logs.flushLoggedErrors(CannotListenError).length, 1);
+  successResultOf(service.stopService());
+});
+
+Deno.test("a later listen failure also reaches a waiting whenListening", () => {
+  using logs = captureLogs();
+  const listening = new Deferred<IListeningPort>();
+  const service = new StreamServerEndpointService(
+    { listen: () => listening },
+    Factory.forProtocol(Protocol),
+  );
+  service.startService();
+  const waiting = service.whenListening();
+  assertNoResult(waiting);
+  listening.errback(new CannotListenError("127.0.0.1", 80));
+  failureResultOf(waiting, CannotListenError);
+  logs.flushLoggedErrors(CannotListenError);
+});
+
+Deno.test("raiseSynchronously makes a synchronous listen failure throw", () => {
+  const service = new StreamServerEndpointService(
+    {
+      listen: () => {
+        throw new CannotListenError("127.0.0.1", 80);
+      },
+    },
+    Factory.forProtocol(Protocol),
+  );
+  service.raiseSynchronously = true;
+  assert.throws(() => service.privilegedStartService(), CannotListenError);
+});
+
+Deno.test("stopping before the port is ready cancels the listen, quietly", () => {
+  using logs = captureLogs();
+  let cancelled = false;
+  const service = new StreamServerEndpointService(
+    {
+      listen: () => new Deferred<IListeningPort>(() => void (cancelled = true)),
+    },
+    Factory.forProtocol(Protocol),
+  );
+  service.startService();
+  successResultOf(service.stopService());
+  assert.equal(cancelled, true);
+  assert.equal(service.running, false);
+  assert.deepEqual(logs.failures(), []);
+});
+
+// ------------------------------------------------------------ ClientService
+
+Deno.test("backoffPolicy grows by factor up to maxDelay and adds jitter", () => {
+  const policy = backoffPolicy(1, 60, 1.5, () => 0.25);
+  assert.equal(policy(1), 1.75);
+  assert.equal(policy(2), 2.5);
+  assert.equal(policy(100), 60.25);
+  assert.equal(policy(1e9), 60.25, "no overflow for huge attempt counts");
+  const defaults = backoffPolicy();
+  for (let i = 0; i < 20; i++) {
+    const d = defaults(1);
+    assert.ok(d >= 1.5 && d < 2.5, `${d}`);
+  }
+});
+
+/** The connect attempts a test endpoint has seen (Twisted's endpointForTesting). */
+interface ConnectInfo {
+  connectQueue: Deferred<unknown>[];
+  constructedProtocols: IProtocol[];
+  passedFactories: IProtocolFactory[];
+  applicationProtocols: Protocol[];
+  applicationFactory: Factory;
+}
+
+function endpointForTesting(
+  fireImmediately: boolean,
+): [
+  Omit<ConnectInfo, "applicationProtocols" | "applicationFactory">,
+  IStreamClientEndpoint,
+] {
+  const info = {
+    connectQueue: [] as Deferred<unknown>[],
+    constructedProtocols: [] as IProtocol[],
+    passedFactories: [] as IProtocolFactory[],
+  };
+  const endpoint: IStreamClientEndpoint = {
+    connect(factory) {
+      info.passedFactories.push(factory);
+      const result = new Deferred<unknown>();
+      const connected = result.addCallback(() => {
+        const protocol = factory.buildProtocol({
+          type: "TCP",
+          host: "127.0.0.1",
+          port: 1,
+        });
+        if (protocol === null) throw new Error("refused by the factory");
+        info.constructedProtocols.push(protocol);
+        protocol.makeConnection(new StringTransport());
+        return protocol;
+      });
+      info.connectQueue.push(result);
+      if (fireImmediately) result.callback(undefined);
+      return connected as Deferred<IProtocol>;
+    },
+  };
+  return [info, endpoint];
+}
+
+function makeReconnector(
+  options: {
+    fireImmediately?: boolean;
+    startService?: boolean;
+    refuseConnections?: boolean;
+  } & ClientServiceOptions = {},
+): [ConnectInfo, ClientService, Clock] {
+  const {
+    fireImmediately = true,
+    startService = true,
+    refuseConnections = false,
+    ...rest
+  } = options;
+  const clock = (rest.clock as Clock | undefined) ?? new Clock();
+  const [partial, endpoint] = endpointForTesting(fireImmediately);
+  const applicationProtocols: Protocol[] = [];
+  class RememberingFactory extends Factory {
+    override protocol = Protocol;
+    override buildProtocol(): Protocol | null {
+      if (refuseConnections) return null;
+      const p = new Protocol();
+      p.factory = this;
+      applicationProtocols.push(p);
+      return p;
+    }
+  }
+  const applicationFactory = new RememberingFactory();
+  const service = new ClientService(endpoint, applicationFactory, {
+    retryPolicy: backoffPolicy(1, 60, 1.5, () => 0),
+    ...rest,
+    clock,
+  });
+  if (startService) service.startService();
+  return [
+    { ...partial, applicationProtocols, applicationFactory },
+    service,
+    clock,
+  ];
+}
+
+/** Stops the service, checking nothing is left on the clock. */
+function cleanUp(service: ClientService, clock: Clock): void {
+  if (service.running) service.stopService();
+  assert.deepEqual(clock.getDelayedCalls(), []);
+}
+
+const lost = () => new Failure(new ConnectionLost());
+
+Deno.test("ClientService makes a connection attempt when started", () => {
+  const [cq, service, clock] = makeReconnector({ fireImmediately: false });
+  assert.equal(cq.connectQueue.length, 1);
+  cleanUp(service, clock);
+});
+
+Deno.test("ClientService passes doStart and doStop on to the application's factory", () => {
+  const [cq, service, clock] = makeReconnector();
+  assert.equal(cq.applicationFactory.numPorts, 0);
+  cq.passedFactories[0].doStart();
+  assert.equal(cq.applicationFactory.numPorts, 1);
+  cq.passedFactories[0].doStop();
+  assert.equal(cq.applicationFactory.numPorts, 0);
+  service.stopService();
+  cq.constructedProtocols[0].connectionLost(lost());
+  cleanUp(service, clock);
+});
+
+Deno.test("stopService while connected closes the connection and fires once it is lost", () => {
+  const [cq, service, clock] = makeReconnector();
+  const d = service.stopService();
+  assertNoResult(d);
+  const protocol = cq.constructedProtocols[0] as IProtocol & {
+    transport: StringTransport;
+  };
+  assert.equal(protocol.transport.disconnecting, true);
+  protocol.connectionLost(lost());
+  successResultOf(d);
+  cleanUp(service, clock);
+});
+
+Deno.test("a restarted ClientService waits for the old connection to close", () => {
+  const [cq, service, clock] = makeReconnector();
+  const d = service.stopService();
+  service.startService();
+  assertNoResult(d);
+  assert.equal(cq.constructedProtocols.length, 1);
+  cq.constructedProtocols[0].connectionLost(lost());
+  successResultOf(d);
+  assert.equal(cq.constructedProtocols.length, 2);
+  service.stopService();
+  cq.constructedProtocols[1].connectionLost(lost());
+  cleanUp(service, clock);
+});
+
+Deno.test("starting while stopping connects again and serves new whenConnected calls", () => {
+  const [cq, service, clock] = makeReconnector({ fireImmediately: false });
+  cq.connectQueue[0].callback(undefined);
+  const first = cq.constructedProtocols[0];
+  const stopped = service.stopService();
+  const next = service.whenConnected();
+  service.startService();
+  assertNoResult(next);
+  assertNoResult(stopped);
+  first.connectionLost(lost());
+  successResultOf(stopped);
+  cq.connectQueue[1].callback(undefined);
+  assert.equal(successResultOf(next), cq.applicationProtocols[1]);
+  const second = service.stopService();
+  assertNoResult(second);
+  cq.constructedProtocols[1].connectionLost(lost());
+  successResultOf(second);
+  cleanUp(service, clock);
+});
+
+Deno.test("starting a stopped ClientService connects again", () => {
+  const [cq, service, clock] = makeReconnector({ fireImmediately: false });
+  successResultOf(service.stopService());
+  failureResultOf(service.whenConnected(), CancelledError);
+  service.startService();
+  cq.connectQueue.at(-1)!.callback(undefined);
+  assert.equal(
+    successResultOf(service.whenConnected()),
+    cq.applicationProtocols.at(-1),
+  );
+  service.stopService();
+  cq.constructedProtocols.at(-1)!.connectionLost(lost());
+  cleanUp(service, clock);
+});
+
+Deno.test("the protocol the transport sees keeps half-close support", () => {
+  class HalfCloser extends Protocol {
+    readClosed = 0;
+    readConnectionLost(): void {
+      this.readClosed++;
+    }
+    writeConnectionLost(): void {}
+  }
+  const [, endpoint] = endpointForTesting(true);
+  let built: IProtocol | undefined;
+  const service = new ClientService(
+    {
+      connect(factory) {
+        return endpoint.connect({
+          buildProtocol(addr) {
+            built = factory.buildProtocol(addr) ?? undefined;
+            return built ?? null;
+          },
+          doStart() {},
+          doStop() {},
+        });
+      },
+    },
+    Factory.forProtocol(HalfCloser),
+    { clock: new Clock() },
+  );
+  service.startService();
+  const app = successResultOf(service.whenConnected()) as HalfCloser;
+  const facing = built as IProtocol & { readConnectionLost?: () => void };
+  assert.notEqual(facing, app);
+  assert.equal(typeof facing.readConnectionLost, "function");
+  facing.readConnectionLost!();
+  assert.equal(app.readClosed, 1);
+  service.stopService();
+  facing.connectionLost(lost());
+});
+
+Deno.test("stopping while waiting to retry cancels the retry", () => {
+  const [cq, service, clock] = makeReconnector({ fireImmediately: false });
+  cq.connectQueue[0].errback(new Error("no connection"));
+  const d = service.stopService();
+  assert.deepEqual(clock.getDelayedCalls(), []);
+  successResultOf(d);
+  cleanUp(service, clock);
+});
+
+Deno.test("stopping while a retry attempt is under way cancels it", () => {
+  const [cq, service, clock] = makeReconnector({ fireImmediately: false });
+  cq.connectQueue[0].errback(new Error("refused"));
+  clock.advance(AT_LEAST_ONE_ATTEMPT);
+  assert.equal(cq.connectQueue.length, 2);
+  const d = service.stopService();
+  successResultOf(d);
+  assert.equal(cq.connectQueue[1].called, true, "the attempt was cancelled");
+  cleanUp(service, clock);
+});
+
+Deno.test("stopping while first connecting cancels the attempt", () => {
+  const [cq, service, clock] = makeReconnector({ fireImmediately: false });
+  assertNoResult(cq.connectQueue[0]);
+  successResultOf(service.stopService());
+  assert.equal(cq.connectQueue[0].called, true, "the attempt was cancelled");
+  cleanUp(service, clock);
+});
+
+Deno.test("once connected, whenConnected fires with the application's protocol and no timer is left", () => {
+  const [cq, service, clock] = makeReconnector();
+  const awaiting = service.whenConnected();
+  assert.deepEqual(clock.getDelayedCalls(), []);
+  assert.equal(successResultOf(awaiting), cq.applicationProtocols[0]);
+  assert.equal(
+    (cq.constructedProtocols[0] as IProtocol & { wrapped: IProtocol }).wrapped,
+    cq.applicationProtocols[0],
+  );
+  assert.equal(service.failedAttempts, 0);
+  service.stopService();
+  cq.constructedProtocols[0].connectionLost(lost());
+  cleanUp(service, clock);
+});
+
+Deno.test("a failed attempt is retried after the policy's delay", () => {
+  const [cq, service, clock] = makeReconnector({ fireImmediately: false });
+  cq.connectQueue[0].errback(new Error("refused"));
+  const whenConnected = service.whenConnected();
+  assertNoResult(whenConnected);
+  whenConnected.addErrback((f) => f.trap(CancelledError));
+  assert.equal(clock.getDelayedCalls()[0].getTime(), 1.5);
+  clock.advance(1.4);
+  assert.equal(cq.connectQueue.length, 1);
+  clock.advance(0.1);
+  assert.equal(cq.connectQueue.length, 2);
+  assert.equal(service.failedAttempts, 1);
+  cleanUp(service, clock);
+});
+
+Deno.test("delays follow the back-off policy and reset after a connection", () => {
+  const [cq, service, clock] = makeReconnector({ fireImmediately: false });
+  const delays: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    cq.connectQueue[i].errback(new Error("refused"));
+    const [call] = clock.getDelayedCalls();
+    delays.push(call.getTime() - clock.seconds());
+    clock.advance(call.getTime() - clock.seconds());
+  }
+  assert.deepEqual(delays, [1.5, 2.25, 3.375, 5.0625]);
+  cq.connectQueue[4].callback(undefined);
+  assert.equal(service.failedAttempts, 0);
+  cq.constructedProtocols[0].connectionLost(lost());
+  assert.equal(clock.getDelayedCalls()[0].getTime() - clock.seconds(), 1.5);
+  cleanUp(service, clock);
+});
+
+Deno.test("a lost connection is retried and the next protocol handed out", () => {
+  const [cq, service, clock] = makeReconnector({ fireImmediately: false });
+  cq.connectQueue[0].callback(undefined);
+  assert.equal(
+    successResultOf(service.whenConnected()),
+    cq.applicationProtocols[0],
+  );
+  cq.constructedProtocols[0].connectionLost(lost());
+  const next = service.whenConnected();
+  assertNoResult(next);
+  clock.advance(AT_LEAST_ONE_ATTEMPT);
+  assert.equal(cq.connectQueue.length, 2);
+  cq.connectQueue[1].callback(undefined);
+  assert.equal(successResultOf(next), cq.applicationProtocols[1]);
+  service.stopService();
+  cq.constructedProtocols[1].connectionLost(lost());
+  cleanUp(service, clock);
+});
+
+Deno.test("a factory that refuses connections is retried", () => {
+  const [cq, service, clock] = makeReconnector({
+    fireImmediately: false,
+    refuseConnections: true,
+  });
+  const whenConnected = service.whenConnected();
+  cq.connectQueue[0].callback(undefined);
+  assertNoResult(whenConnected);
+  clock.advance(AT_LEAST_ONE_ATTEMPT);
+  assert.equal(cq.connectQueue.length, 2);
+  cq.connectQueue[1].callback(undefined);
+  assertNoResult(whenConnected);
+  cleanUp(service, clock);
+  failureResultOf(whenConnected, CancelledError);
+});
+
+Deno.test("a connection lost while stopping finishes the stop and cancels waiters", () => {
+  const [cq, service, clock] = makeReconnector();
+  const d = service.stopService();
+  cq.constructedProtocols[0].connectionLost(lost());
+  failureResultOf(service.whenConnected(), CancelledError);
+  assert.equal(d.called, true);
+  cleanUp(service, clock);
+});
+
+Deno.test("starting twice logs a complaint and makes no second attempt", () => {
+  using logs = captureLogs();
+  const [cq, service, clock] = makeReconnector({
+    fireImmediately: false,
+    startService: false,
+  });
+  service.startService();
+  service.startService();
+  assert.equal(cq.connectQueue.length, 1);
+  assert.match(
+    logs.messages.join("\n"),
+    /Duplicate ClientService\.startService/,
+  );
+  cleanUp(service, clock);
+});
+
+Deno.test("whenConnected calls made before connecting all fire with the same protocol", () => {
+  const [cq, service, clock] = makeReconnector({ fireImmediately: false });
+  const a = service.whenConnected();
+  const b = service.whenConnected();
+  const c = service.whenConnected({ failAfterFailures: 1 });
+  assertNoResult(a);
+  cq.connectQueue[0].callback(undefined);
+  assert.equal(successResultOf(a), cq.applicationProtocols[0]);
+  assert.equal(successResultOf(b), cq.applicationProtocols[0]);
+  assert.equal(successResultOf(c), cq.applicationProtocols[0]);
+  service.stopService();
+  cq.constructedProtocols[0].connectionLost(lost());
+  cleanUp(service, clock);
+});
+
+Deno.test("whenConnected({ failAfterFailures }) fails after that many failures in a row", () => {
+  const [cq, service, clock] = makeReconnector({ fireImmediately: false });
+  const a0 = service.whenConnected();
+  const a1 = service.whenConnected({ failAfterFailures: 1 });
+  const a2 = service.whenConnected({ failAfterFailures: 2 });
+  const a3 = service.whenConnected({ failAfterFailures: 3 });
+  const e1 = new Error("first");
+  cq.connectQueue[0].errback(e1);
+  assertNoResult(a0);
+  assert.equal(failureResultOf(a1).value, e1);
+  assertNoResult(a2);
+  clock.advance(AT_LEAST_ONE_ATTEMPT);
+  const e2 = new Error("second");
+  cq.connectQueue[1].errback(e2);
+  assert.equal(failureResultOf(a2).value, e2);
+  assertNoResult(a3);
+  clock.advance(AT_LEAST_ONE_ATTEMPT);
+  cq.connectQueue[2].callback(undefined);
+  assert.equal(successResultOf(a0), cq.applicationProtocols[0]);
+  assert.equal(successResultOf(a3), cq.applicationProtocols[0]);
+  assert.equal(
+    successResultOf(service.whenConnected({ failAfterFailures: 1 })),
+    cq.applicationProtocols[0],
+  );
+  assert.throws(
+    () => service.whenConnected({ failAfterFailures: 0 }),
+    RangeError,
+  );
+  service.stopService();
+  cq.constructedProtocols[0].connectionLost(lost());
+  cleanUp(service, clock);
+});
+
+Deno.test("stopService fails every waiting whenConnected with CancelledError", () => {
+  const [, service, clock] = makeReconnector({ fireImmediately: false });
+  const a = service.whenConnected();
+  const b = service.whenConnected({ failAfterFailures: 1 });
+  service.stopService();
+  clock.advance(AT_LEAST_ONE_ATTEMPT);
+  failureResultOf(a, CancelledError);
+  failureResultOf(b, CancelledError);
+});
+
+Deno.test("whenConnected fails with CancelledError when stopped between attempts", () => {
+  const [cq, service, clock] = makeReconnector({ fireImmediately: false });
+  const before = service.whenConnected();
+  cq.connectQueue[0].errback(new Error("no connection"));
+  service.stopService();
+  const after = service.whenConnected();
+  failureResultOf(before, CancelledError);
+  failureResultOf(after, CancelledError);
+  cleanUp(service, clock);
+});
+
+Deno.test("stopService before startService, or twice, fires at once", () => {
+  const [, service, clock] = makeReconnector({ startService: false });
+  assert.equal(successResultOf(service.stopService()), undefined);
+  assert.equal(successResultOf(service.stopService()), undefined);
+  cleanUp(service, clock);
+});
+
+Deno.test("stopping twice while disconnecting: both Deferreds fire when the connection is gone", () => {
+  const [cq, service, clock] = makeReconnector({ fireImmediately: false });
+  cq.connectQueue[0].callback(undefined);
+  const first = service.stopService();
+  const second = service.stopService();
+  cq.constructedProtocols[0].connectionLost(lost());
+  successResultOf(first);
+  successResultOf(second);
+  cleanUp(service, clock);
+});
+
+Deno.test("stop, start, stop while disconnecting: both Deferreds fire when the connection is gone", () => {
+  const [cq, service, clock] = makeReconnector({ fireImmediately: false });
+  cq.connectQueue[0].callback(undefined);
+  const first = service.stopService();
+  service.startService();
+  const second = service.stopService();
+  cq.constructedProtocols[0].connectionLost(lost());
+  successResultOf(first);
+  successResultOf(second);
+  assert.equal(cq.connectQueue.length, 1, "it did not reconnect");
+  cleanUp(service, clock);
+});
+
+Deno.test("prepareConnection is called with each new protocol, on reconnect too", () => {
+  const prepared: IProtocol[] = [];
+  const [cq, service, clock] = makeReconnector({
+    fireImmediately: false,
+    prepareConnection: (p) => void prepared.push(p),
+  });
+  cq.connectQueue[0].errback(new Error("refused"));
+  assert.equal(prepared.length, 0, "not called for a failed attempt");
+  clock.advance(AT_LEAST_ONE_ATTEMPT);
+  cq.connectQueue[1].callback(undefined);
+  assert.deepEqual(prepared, [cq.applicationProtocols[0]]);
+  cq.constructedProtocols[0].connectionLost(lost());
+  clock.advance(AT_LEAST_ONE_ATTEMPT);
+  cq.connectQueue[2].callback(undefined);
+  assert.deepEqual(prepared, cq.applicationProtocols);
+  service.stopService();
+  cq.constructedProtocols[1].connectionLost(lost());
+  cleanUp(service, clock);
+});
+
+Deno.test("prepareConnection's value is ignored, and whenConnected waits for its Deferred", () => {
+  const ready = new Deferred<string>();
+  const [cq, service, clock] = makeReconnector({
+    prepareConnection: () => ready,
+  });
+  const whenConnected = service.whenConnected();
+  assertNoResult(whenConnected);
+  ready.callback("ignored");
+  assert.equal(successResultOf(whenConnected), cq.applicationProtocols[0]);
+  service.stopService();
+  cq.constructedProtocols[0].connectionLost(lost());
+  cleanUp(service, clock);
+});
+
+Deno.test("a prepareConnection that throws closes the connection and counts as a failure", () => {
+  const [cq, service, clock] = makeReconnector({
+    prepareConnection: () => {
+      throw new RangeError("unhealthy");
+    },
+  });
+  const transport = (cq.constructedProtocols[0] as IProtocol & {
+    transport: StringTransport;
+  }).transport;
+  assert.equal(
+    transport.disconnecting,
+    true,
+    "the rejected connection is closed",
+  );
+  const whenConnected = service.whenConnected({ failAfterFailures: 2 });
+  assertNoResult(whenConnected);
+  clock.advance(AT_LEAST_ONE_ATTEMPT);
+  assertNoResult(whenConnected);
+  clock.advance(AT_LEAST_ONE_ATTEMPT);
+  failureResultOf(whenConnected, RangeError);
+  assert.equal(service.failedAttempts, 3);
+  cleanUp(service, clock);
+});
+
+Deno.test("stopping while prepareConnection runs cancels it and closes the connection", () => {
+  let cancelled = false;
+  const [cq, service, clock] = makeReconnector({
+    prepareConnection: () => new Deferred<void>(() => void (cancelled = true)),
+  });
+  const d = service.stopService();
+  successResultOf(d);
+  assert.equal(cancelled, true);
+  const transport = (cq.constructedProtocols[0] as IProtocol & {
+    transport: StringTransport;
+  }).transport;
+  assert.equal(transport.disconnecting, true);
+  cleanUp(service, clock);
+});
