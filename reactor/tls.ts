@@ -61,8 +61,11 @@ const log = new Logger("reactor.tls");
  * ```
  */
 export class TLSHandshakeError extends ConnectError {
+  /** Always `"TLSHandshakeError"`. */
   override readonly name: string = "TLSHandshakeError";
   /**
+   * Describes the failed handshake with `peer`.
+   *
    * @param peer Who the handshake was with (`host:port`).
    * @param reason Why it failed.
    */
@@ -643,6 +646,8 @@ export class TLSServerPort extends TCPPort {
   readonly tls: TLSServerOptions;
 
   /**
+   * Makes a port, not yet listening: call `startListening()`.
+   *
    * @param port The port (0: any free one).
    * @param factory Builds a protocol per connection.
    * @param tls The PEM certificate chain and key, and ALPN protocols.
@@ -735,6 +740,8 @@ export class TLSConnector extends TCPConnector {
   readonly tls: TLSClientOptions;
 
   /**
+   * Makes a connector, not yet connecting: call `connect()`.
+   *
    * @param host A host name or numeric address.
    * @param port The port.
    * @param factory The client factory.

@@ -69,8 +69,11 @@ const MAX_IPV6_PAYLOAD = 65527;
  * ```
  */
 export class MessageLengthError extends Error {
+  /** Always `"MessageLengthError"`. */
   override readonly name = "MessageLengthError";
   /**
+   * Describes a datagram of `length` bytes over the `limit`.
+   *
    * @param length The datagram's length.
    * @param limit The largest length allowed.
    */
@@ -100,8 +103,11 @@ export class MessageLengthError extends Error {
  * ```
  */
 export class InvalidAddressError extends Error {
+  /** Always `"InvalidAddressError"`. */
   override readonly name = "InvalidAddressError";
   /**
+   * Describes the refused `address` and why.
+   *
    * @param address The address given.
    * @param reason Why it was refused.
    */
@@ -127,8 +133,11 @@ export class InvalidAddressError extends Error {
  * ```
  */
 export class MulticastJoinError extends Error {
+  /** Always `"MulticastJoinError"`. */
   override readonly name = "MulticastJoinError";
   /**
+   * Describes the failed change of membership of `group`.
+   *
    * @param group The group address.
    * @param reason Why it failed.
    */
@@ -295,6 +304,8 @@ export class UDPPort
   #loopbackSet = false;
 
   /**
+   * Makes a port, not yet bound: call `startListening()`.
+   *
    * @param port The port to bind, 0 for any free one.
    * @param protocol The protocol to deliver datagrams to.
    * @param options Interface, packet size, and where to register.
