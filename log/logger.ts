@@ -63,9 +63,10 @@ export interface LogEvent {
 export type LogObserver = (event: LogEvent) => void;
 
 /**
- * Fans events out to observers. An observer that throws is removed from this
- * one delivery's concern: the error is reported to the other observers as a
- * separate event, and delivery of the original event goes on.
+ * Fans events out to observers, in the order they were added. An observer
+ * that throws does not stop the delivery: the others still get the event,
+ * and then a report of the error (naming the observer), which the broken
+ * observer itself is spared. It stays attached for later events.
  *
  * @example Collect events from a private publisher
  * ```ts
@@ -80,7 +81,9 @@ export type LogObserver = (event: LogEvent) => void;
  * ```
  */
 export class LogPublisher {
-  #observers: LogObserver[] = [];
+  // Replaced, never mutated, on add and remove: publish() iterates the
+  // array it started with, without copying it per event.
+  #observers: readonly LogObserver[] = [];
   #reporting = false;
 
   /** The observers, in the order they were added. */
@@ -88,45 +91,74 @@ export class LogPublisher {
     return this.#observers;
   }
 
-  /** Adds an observer; adding the same one twice has no effect. */
+  /**
+   * Adds an observer; adding the same one twice has no effect.
+   *
+   * @param observer The function to call with each event.
+   * @throws {TypeError} When `observer` is not a function.
+   */
   addObserver(observer: LogObserver): void {
-    if (!this.#observers.includes(observer)) this.#observers.push(observer);
-  }
-
-  /** Removes an observer; removing an absent one has no effect. */
-  removeObserver(observer: LogObserver): void {
-    const i = this.#observers.indexOf(observer);
-    if (i !== -1) this.#observers.splice(i, 1);
-  }
-
-  /** Delivers an event to every observer. */
-  publish(event: LogEvent): void {
-    for (const observer of [...this.#observers]) {
-      try {
-        observer(event);
-      } catch (error) {
-        this.#reportObserverError(observer, error);
-      }
+    if (typeof observer !== "function") {
+      throw new TypeError(
+        `Cannot add log observer: ${String(observer)} is not a function`,
+      );
+    }
+    if (!this.#observers.includes(observer)) {
+      this.#observers = [...this.#observers, observer];
     }
   }
 
-  #reportObserverError(broken: LogObserver, error: unknown): void {
-    if (this.#reporting) return; // an observer failing on the report itself
-    this.#reporting = true;
+  /**
+   * Removes an observer; removing an absent one has no effect.
+   *
+   * @param observer The function to remove.
+   */
+  removeObserver(observer: LogObserver): void {
+    if (this.#observers.includes(observer)) {
+      this.#observers = this.#observers.filter((o) => o !== observer);
+    }
+  }
+
+  /**
+   * Delivers an event to every observer (those attached when it starts).
+   *
+   * @param event The event.
+   */
+  publish(event: LogEvent): void {
+    let broken: [LogObserver, unknown][] | undefined;
+    for (const observer of this.#observers) {
+      try {
+        observer(event);
+      } catch (error) {
+        (broken ??= []).push([observer, error]);
+      }
+    }
+    if (broken !== undefined && !this.#reporting) this.#report(broken);
+  }
+
+  /** Tells the working observers which ones threw, after the delivery. */
+  #report(broken: [LogObserver, unknown][]): void {
+    this.#reporting = true; // an observer failing on a report is not reported
     try {
-      const report: LogEvent = {
-        log_level: "error",
-        log_format: "Temporarily disabling observer {observer} due to: {error}",
-        log_namespace: "log",
-        log_time: Date.now() / 1000,
-        observer: broken.name || "anonymous observer",
-        error: error instanceof Error ? error.stack ?? error.message : error,
-      };
-      for (const observer of this.#observers) {
-        if (observer === broken) continue;
-        try {
-          observer(report);
-        } catch { /* the report is best effort: never recurse */ }
+      for (const [observer, error] of broken) {
+        const report: LogEvent = {
+          log_level: "error",
+          log_format:
+            "Temporarily disabling observer {observer} due to: {error}",
+          log_namespace: "log",
+          log_time: Date.now() / 1000,
+          observer: observer.name || "anonymous observer",
+          error: error instanceof Error ? error.stack ?? error.message : error,
+        };
+        for (const other of this.#observers) {
+          if (broken.some(([b]) => b === other)) continue;
+          try {
+            other(report);
+          } catch {
+            // Best effort: reporting this too could loop forever, and the
+            // first error has been reported to the others already.
+          }
+        }
       }
     } finally {
       this.#reporting = false;
@@ -135,9 +167,11 @@ export class LogPublisher {
 }
 
 /**
- * Fills `{field}` placeholders of an event's `log_format` with its fields.
- * A missing field renders as `{field}` left as it was, `{{`/`}}` as braces;
- * formatting never throws.
+ * Fills `{field}` placeholders of an event's `log_format` with its fields;
+ * `{peer.host}` reads a property of a field. A missing field leaves its
+ * placeholder as it was; `{{`/`}}` are literal braces. Strings are used as
+ * they are, errors as `Name: message`, plain objects as JSON, anything else
+ * through `String()`. Formatting never throws.
  *
  * @param event The event to format.
  * @returns The formatted text (without the failure's traceback).
@@ -163,9 +197,28 @@ export function formatEvent(event: LogEvent): string {
   return format.replace(/\{\{|\}\}|\{([^{}]*)\}/g, (match, name) => {
     if (match === "{{") return "{";
     if (match === "}}") return "}";
-    if (!(name in event)) return match;
-    return stringify(event[name]);
+    const found = lookUp(event, name);
+    return found === NOT_FOUND ? match : stringify(found);
   });
+}
+
+const NOT_FOUND = Symbol("not found");
+
+function lookUp(event: LogEvent, path: string): unknown {
+  let value: unknown = event;
+  for (const key of path.split(".")) {
+    if (
+      value === null || typeof value !== "object" && typeof value !== "function"
+    ) return NOT_FOUND;
+    try {
+      if (!Object.hasOwn(value, key) && !(key in value)) return NOT_FOUND;
+      if (value === event && !Object.hasOwn(value, key)) return NOT_FOUND;
+      value = (value as Record<string, unknown>)[key];
+    } catch {
+      return NOT_FOUND;
+    }
+  }
+  return value;
 }
 
 function stringify(value: unknown): string {

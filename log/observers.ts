@@ -113,8 +113,11 @@ export function textFileLogObserver(
 
 /**
  * An observer writing each event as one JSON object per line: every field
- * that JSON can carry, plus `text` (the formatted message) and, for a
- * failure, `log_failure` as `{ type, message, traceback }`.
+ * that JSON can carry (bigints as strings, errors as `Name: message`, bytes
+ * as `<n bytes>`), plus `text` (the formatted message) and, for a failure,
+ * `log_failure` as `{ type, message, traceback }`. `log_source` is left out.
+ * If the fields cannot be written (a cycle), the line keeps only the level,
+ * namespace, time, text and failure.
  *
  * @param write Where lines go (stderr by default).
  * @param options Level filter.
@@ -156,7 +159,21 @@ export function jsonFileLogObserver(
         traceback: failure.getTraceback(),
       };
     }
-    write(JSON.stringify(record, jsonSafe) + "\n");
+    let line: string;
+    try {
+      line = JSON.stringify(record, jsonSafe);
+    } catch {
+      // A field JSON cannot carry (a cycle): keep the event, drop fields.
+      const minimal: Record<string, unknown> = {};
+      for (const key of ["log_level", "log_namespace", "log_time", "text"]) {
+        minimal[key] = record[key];
+      }
+      if (record.log_failure !== undefined) {
+        minimal.log_failure = record.log_failure;
+      }
+      line = JSON.stringify(minimal, jsonSafe);
+    }
+    write(line + "\n");
   };
 }
 

@@ -22,9 +22,13 @@ function peek<T>(d: Deferred<T>): T | Failure | typeof NO_RESULT {
 }
 
 /**
- * The result a Deferred already has.
+ * The result a Deferred already has (left in place). A failure found
+ * instead is consumed, as the assertion error reports it.
  *
- * @throws {AssertionError} When it has no result yet, or has failed.
+ * @param d The Deferred.
+ * @returns Its result.
+ * @throws {AssertionError} When it has no result yet (or is waiting on
+ *   another Deferred), or has failed.
  *
  * @example
  * ```ts
@@ -43,7 +47,7 @@ export function successResultOf<T>(d: Deferred<T>): T {
     });
   }
   if (result instanceof Failure) {
-    d.addErrback(() => null); // reported here: do not report it again
+    d.addErrback(() => undefined); // reported here: do not report it again
     throw new AssertionError({
       message:
         `Success result expected on ${d}, found failure result instead:\n${result.getTraceback()}`,
@@ -54,9 +58,12 @@ export function successResultOf<T>(d: Deferred<T>): T {
 
 /**
  * The Failure a Deferred already has, which the Deferred then no longer
- * holds (its result becomes null). With `types`, the failure must be of one
- * of them.
+ * holds (its result becomes `undefined`, so it is not reported as
+ * unhandled). With `types`, the failure must be of one of them.
  *
+ * @param d The Deferred.
+ * @param types Error classes or names the failure may have.
+ * @returns The Failure.
  * @throws {AssertionError} When it has no result, succeeded, or failed with
  *   another type.
  *
@@ -87,7 +94,7 @@ export function failureResultOf<T>(
       }) instead`,
     });
   }
-  d.addErrback(() => null);
+  d.addErrback(() => undefined);
   if (types.length > 0 && result.check(...types) === null) {
     const expected = types.map((t) => typeof t === "string" ? t : t.name).join(
       " or ",
@@ -101,8 +108,10 @@ export function failureResultOf<T>(
 }
 
 /**
- * Asserts that a Deferred has no result yet.
+ * Asserts that a Deferred has no result yet: it was never fired, or it is
+ * waiting on another Deferred, or it is paused. Its chain is left as it was.
  *
+ * @param d The Deferred.
  * @throws {AssertionError} When it has one (a failure is then consumed).
  *
  * @example
@@ -116,7 +125,7 @@ export function failureResultOf<T>(
 export function assertNoResult<T>(d: Deferred<T>): void {
   const result = peek(d);
   if (result === NO_RESULT) return;
-  if (result instanceof Failure) d.addErrback(() => null);
+  if (result instanceof Failure) d.addErrback(() => undefined);
   throw new AssertionError({
     message: `No result expected on ${d}, found ${
       result instanceof Failure ? result.toString() : String(result)
