@@ -811,6 +811,30 @@ export class DenoReactor
   }
 
   /**
+   * The resources tracked now (ports, connections, thread pools, child
+   * processes): for runners and diagnostics, e.g. to wait for live
+   * connections to finish before shutting down.
+   *
+   * @returns A snapshot; changing it changes nothing.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DenoReactor } from "@twisted-deno/core/reactor";
+   *
+   * const r = new DenoReactor();
+   * const resource = { shutdown() {} };
+   * r.trackResource(resource);
+   * assert.deepEqual(r.getTrackedResources(), [resource]);
+   * r.untrackResource(resource);
+   * assert.deepEqual(r.getTrackedResources(), []);
+   * ```
+   */
+  getTrackedResources(): ReactorResource[] {
+    return [...this.#resources];
+  }
+
+  /**
    * Listens for TCP connections on `port` (0: any free port; `getHost()`
    * tells which) and serves each with a protocol from `factory`, which
    * gets `doStart()` now and `doStop()` once the port has stopped.
