@@ -20,6 +20,18 @@
  *   third-party code. Bytes written before `startTLS()` go out in clear,
  *   bytes written after it are encrypted, as in Twisted.
  *
+ * Deno 2.9 limits worth knowing, measured on Linux:
+ *
+ * - Closing a `Deno.TlsConn` whose handshake is still pending cancels the
+ *   handshake but leaves the TCP socket open inside Deno's TLS task until
+ *   the peer sends or closes. So a connect that times out (or is stopped)
+ *   mid-handshake is reported at once, and a port that stops cancels the
+ *   handshakes in progress, but the peer sees no EOF and the file
+ *   descriptor lives until it goes away. Raw `Deno.listenTls` code has the
+ *   same exposure to clients that never finish a handshake.
+ * - `Deno.startTls` gives conns whose addresses lack `transport: "tcp"`;
+ *   this module restores it, so `getPeer()`/`getHost()` work as for TCP.
+ *
  * @module
  */
 

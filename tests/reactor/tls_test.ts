@@ -11,7 +11,9 @@ import {
   CannotListenError,
   ConnectionDone,
   ConnectionLost,
+  TCPTimedOutError,
 } from "../../reactor/errors.ts";
+import { UserError } from "../../reactor/stream_connector.ts";
 import type {
   IAddress,
   IConnector,
@@ -905,3 +907,71 @@ tlsTest("openssl s_client talks to our server", async (c) => {
     await port.stopListening();
   }
 });
+
+// ------------------------------------------------- handshakes that stall
+
+tlsTest(
+  "the connect timeout covers a handshake that never completes",
+  async () => {
+    const silent = Deno.listen({ hostname: LOOPBACK, port: 0 });
+    const client = new Client(() => new Recorder());
+    try {
+      reactor.connectSSL(LOOPBACK, silent.addr.port, client, {}, {
+        timeout: 0.2,
+      });
+      const server = await within(5_000, "the TCP accept", silent.accept());
+      const reason = await client.failed();
+      assert.ok(reason.check(TCPTimedOutError), String(reason));
+      assert.equal(client.built.length, 0);
+      // Deno 2.9 cancels the handshake but keeps the TCP socket open inside
+      // its TLS task until the peer acts (see reactor/tls.ts), so the peer
+      // sees no EOF here; closing it frees both ends.
+      server.close();
+    } finally {
+      silent.close();
+    }
+  },
+);
+
+tlsTest(
+  "stopConnecting during the handshake fails the attempt with UserError",
+  async () => {
+    const silent = Deno.listen({ hostname: LOOPBACK, port: 0 });
+    const client = new Client(() => new Recorder());
+    try {
+      const connector = reactor.connectSSL(
+        LOOPBACK,
+        silent.addr.port,
+        client,
+        {},
+      );
+      const server = await within(5_000, "the TCP accept", silent.accept());
+      // The ClientHello has arrived: the client is in its handshake.
+      await within(5_000, "the ClientHello", server.read(new Uint8Array(4096)));
+      connector.stopConnecting();
+      const reason = await client.failed();
+      assert.ok(reason.check(UserError), String(reason));
+      assert.equal(client.built.length, 0);
+      server.close();
+    } finally {
+      silent.close();
+    }
+  },
+);
+
+tlsTest(
+  "stopListening does not wait for connections stuck in their handshake",
+  async (c) => {
+    const { server, port, at } = listenEcho(c);
+    const stalled = await Deno.connect({ hostname: LOOPBACK, port: at.port });
+    try {
+      // Nothing sent: the server waits for a ClientHello that never comes.
+      // The port cancels that handshake when it stops (Deno keeps the socket
+      // itself open until this peer closes: see reactor/tls.ts).
+      await within(5_000, "the port to stop", port.stopListening().asPromise());
+      assert.equal(server.built.length, 0);
+    } finally {
+      stalled.close();
+    }
+  },
+);
