@@ -5,7 +5,9 @@
  */
 export * from "./basic.ts";
 export * from "./client.ts";
+export * from "./file_sender.ts";
 export * from "./finger.ts";
 export * from "./policies.ts";
 export * from "./protocol.ts";
+export * from "./timeouts.ts";
 export * from "./wire.ts";
