@@ -179,7 +179,7 @@ function nameOf(object: unknown): string {
  *   }
  * }
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * const client = await Deno.connect(listener.addr);
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * const server = await listener.accept();
  * listener.close();
  * const transport = new StreamTransport(server, new DenoReactor());

@@ -136,7 +136,7 @@ function nameOf(object: unknown): string {
  * const reactor = new DenoReactor();
  * class Loopback extends StreamConnector {
  *   protected _connect(signal: AbortSignal): Promise<Deno.Conn> {
- *     return Deno.connect({ ...listener.addr, signal });
+ *     return Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port, signal });
  *   }
  *   protected _makeTransport(
  *     conn: Deno.Conn,
@@ -145,7 +145,7 @@ function nameOf(object: unknown): string {
  *     return new StreamTransport(conn, this.reactor, onLost);
  *   }
  *   getDestination(): IAddress {
- *     return { type: "TCP", ...listener.addr, host: listener.addr.hostname };
+ *     return { type: "TCP", host: "127.0.0.1", port: listener.addr.port };
  *   }
  * }
  * const made = Promise.withResolvers<void>();

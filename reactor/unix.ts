@@ -37,18 +37,19 @@ function checkPath(path: string, what: string): void {
  * listener takes no backlog: `backlog` is accepted for compatibility and
  * the system's default applies.
  *
+ * Listening on a UNIX socket needs `--allow-net=unix:<path>` (besides
+ * read and write access to its directory).
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { DenoReactor, UNIXPort } from "@twisted-deno/core/reactor";
  * import { Factory, Protocol } from "@twisted-deno/core/protocols";
  *
- * const dir = Deno.makeTempDirSync();
- * const port = new UNIXPort(`${dir}/sock`, Factory.forProtocol(Protocol), {}, new DenoReactor());
- * port.startListening();
- * assert.deepEqual(port.getHost(), { type: "UNIX", name: `${dir}/sock` });
- * await port.stopListening();
- * Deno.removeSync(dir);
+ * const port = new UNIXPort("/run/app.sock", Factory.forProtocol(Protocol), {}, new DenoReactor());
+ * assert.equal(port.path, "/run/app.sock");
+ * // port.startListening() would create the socket file.
+ * assert.throws(() => port.getHost(), /not listening/);
  * ```
  */
 export class UNIXPort extends StreamServerPort {
@@ -101,25 +102,18 @@ export class UNIXPort extends StreamServerPort {
 /**
  * An outgoing UNIX-socket connection; see {@linkcode StreamConnector} for
  * the calls the factory gets. A missing socket file or no listener fails
- * with a `ConnectError` (`ConnectionRefusedError` when refused).
+ * with a `ConnectError` (`ConnectionRefusedError` when refused). Needs
+ * `--allow-net=unix:<path>`.
  *
- * @example Nothing listening there
+ * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ConnectError, DenoReactor, UNIXConnector } from "@twisted-deno/core/reactor";
+ * import { DenoReactor, UNIXConnector } from "@twisted-deno/core/reactor";
  * import { ClientFactory } from "@twisted-deno/core/protocols";
- * import type { Failure } from "@twisted-deno/core/deferred";
  *
- * const dir = Deno.makeTempDirSync();
- * const failed = Promise.withResolvers<Failure>();
- * class Report extends ClientFactory {
- *   override clientConnectionFailed(_c: unknown, reason: Failure): void {
- *     failed.resolve(reason);
- *   }
- * }
- * new UNIXConnector(`${dir}/none`, new Report(), {}, new DenoReactor()).connect();
- * assert.ok((await failed.promise).check(ConnectError));
- * Deno.removeSync(dir);
+ * const connector = new UNIXConnector("/run/app.sock", new ClientFactory(), { timeout: 5 }, new DenoReactor());
+ * assert.deepEqual(connector.getDestination(), { type: "UNIX", name: "/run/app.sock" });
+ * assert.equal(connector.state, "disconnected"); // until connect()
  * ```
  */
 export class UNIXConnector extends StreamConnector {
