@@ -46,6 +46,7 @@ import type {
 import { reactor as globalReactor } from "../reactor/reactor.ts";
 import { LoopingCall } from "../reactor/task.ts";
 import { Service } from "./service.ts";
+import { runnerState } from "./_runner_state.ts";
 
 const log = new Logger("application");
 
@@ -130,6 +131,15 @@ export class PortService extends Service {
   }
 }
 
+/**
+ * Under the runner's `--workers N`, every process listens on the same
+ * port: `reusePort` is on unless the options say otherwise.
+ */
+function withRunnerDefaults(options: ListenTCPOptions): ListenTCPOptions {
+  if (!runnerState.reusePort || options.reusePort !== undefined) return options;
+  return { ...options, reusePort: true };
+}
+
 /** Options of {@linkcode TCPServer}. */
 export interface TCPServerOptions extends ListenTCPOptions {
   /** The reactor to listen with (the global one by default). */
@@ -138,7 +148,9 @@ export interface TCPServerOptions extends ListenTCPOptions {
 
 /**
  * Serves TCP: `reactor.listenTCP(port, factory, options)` when the service
- * starts, `stopListening()` when it stops.
+ * starts, `stopListening()` when it stops. Run by `twistd --workers N`, it
+ * listens with `reusePort` (unless `options.reusePort` is given), so the N
+ * processes share the port.
  *
  * @example
  * ```ts
@@ -169,7 +181,7 @@ export class TCPServer extends PortService {
     options: TCPServerOptions = {},
   ) {
     const { reactor = globalReactor, ...listen } = options;
-    super(() => reactor.listenTCP(port, factory, listen));
+    super(() => reactor.listenTCP(port, factory, withRunnerDefaults(listen)));
   }
 }
 
@@ -212,7 +224,9 @@ export class SSLServer extends PortService {
     options: SSLServerOptions = {},
   ) {
     const { reactor = globalReactor, ...listen } = options;
-    super(() => reactor.listenSSL(port, factory, tls, listen));
+    super(() =>
+      reactor.listenSSL(port, factory, tls, withRunnerDefaults(listen))
+    );
   }
 }
 

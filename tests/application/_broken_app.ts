@@ -1,0 +1,2 @@
+// A runner fixture that fails while loading.
+throw new Error("this module is broken on purpose");

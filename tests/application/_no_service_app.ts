@@ -1,0 +1,2 @@
+// A runner fixture that exports no service.
+export const somethingElse = 1;
