@@ -42,6 +42,33 @@ export interface IService {
   stopService(): Deferred<unknown> | void;
 }
 
+/**
+ * What a module's `makeService(options)` receives from the runner
+ * (`twistd.ts`): its command-line arguments and where it runs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Application, type ServiceMakerOptions } from "@twisted-deno/core/application";
+ *
+ * export function makeService(options: ServiceMakerOptions): Application {
+ *   return new Application(`worker-${options.worker}`);
+ * }
+ * const app = makeService({ args: [], worker: 0, workers: 1, reusePort: false });
+ * assert.equal(app.name, "worker-0");
+ * ```
+ */
+export interface ServiceMakerOptions {
+  /** The command-line arguments after the module. */
+  args: string[];
+  /** This process's index among the workers (0 when there is one). */
+  worker: number;
+  /** How many worker processes run this module. */
+  workers: number;
+  /** Whether to listen with `reusePort` (true under `--workers`). */
+  reusePort: boolean;
+}
+
 /** A container of services, which starts and stops them together. */
 export interface IServiceCollection extends Iterable<IService> {
   /** The child named `name`; throws {@linkcode NoSuchServiceError} if none. */

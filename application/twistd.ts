@@ -54,7 +54,7 @@ import {
 } from "../log/mod.ts";
 import type { IListeningPort } from "../reactor/interfaces.ts";
 import { reactor } from "../reactor/reactor.ts";
-import type { IService } from "./service.ts";
+import type { IService, ServiceMakerOptions } from "./service.ts";
 import { runnerState } from "./_runner_state.ts";
 
 const log = new Logger("twistd");
@@ -108,18 +108,6 @@ export interface TwistdOptions {
   workerIndex?: number;
   /** `--help` was asked for. */
   help: boolean;
-}
-
-/** What `makeService(options)` receives. */
-export interface ServiceMakerOptions {
-  /** The command-line arguments after the module. */
-  args: string[];
-  /** This process's index among the workers (0 when there is one). */
-  worker: number;
-  /** How many worker processes run this module. */
-  workers: number;
-  /** Whether to listen with `reusePort` (true under `--workers`). */
-  reusePort: boolean;
 }
 
 /**

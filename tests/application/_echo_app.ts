@@ -4,7 +4,7 @@
 
 import { Application } from "../../application/service.ts";
 import { TCPServer } from "../../application/internet.ts";
-import type { ServiceMakerOptions } from "../../application/twistd.ts";
+import type { ServiceMakerOptions } from "../../application/service.ts";
 import { Factory, Protocol } from "../../protocols/protocol.ts";
 
 class Echo extends Protocol {

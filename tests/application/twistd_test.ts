@@ -544,3 +544,33 @@ Deno.test({
     assert.match(stderr.join("\n"), /twistd: cannot load/);
   },
 });
+
+// ------------------------------------------------------------- example
+
+Deno.test("examples/finger_service.ts runs under the runner and answers finger queries", async () => {
+  const r = new Runner(["examples/finger_service.ts", "--port", "0"]);
+  const [, port] = await r.waitFor(LISTENING, "the finger service to listen");
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: Number(port),
+  });
+  try {
+    await conn.write(encode("moshez\r\n"));
+    assert.equal(
+      await within(LIMIT, "the answer", readAllText(conn)),
+      "Happy and well\r\n",
+    );
+  } finally {
+    conn.close();
+  }
+  r.kill("SIGTERM");
+  const { status } = await r.finish();
+  assert.equal(status.code, 0);
+});
+
+Deno.test("examples/finger_service.ts with a bad argument: exit 78 with one line", async () => {
+  await failsWithOneLine(
+    ["examples/finger_service.ts", "--port", "http"],
+    /^twistd: makeService of examples\/finger_service\.ts failed: --port must be a number/,
+  );
+});
