@@ -86,6 +86,7 @@ LIMIT=$(awk -v w="$WARMUP" -v d="$DURATION" 'BEGIN { print int(w + d + 20) }')
 measure() { # KIND NAME ROUND -> appends "KIND NAME VALUE" to TSV
   local kind=$1 name=$2 log=$OUT/$1_$2_$3.log port="" pid i
   server_cmd "$kind" "$name"
+  : >"$log" # exists before the server starts, for the polling below
   "${CMD[@]}" 0 >"$log" 2>&1 &
   pid=$!
   for i in $(seq 100); do # up to 10 s for "listening on PORT"
