@@ -20,8 +20,16 @@ import {
   Factory,
   Protocol,
 } from "../../protocols/protocol.ts";
-import { CannotListenError, ConnectionLost } from "../../reactor/errors.ts";
+import {
+  CannotListenError,
+  ConnectionLost,
+  ConnectionRefusedError,
+} from "../../reactor/errors.ts";
+import { reactor } from "../../reactor/reactor.ts";
+import { within } from "../_helpers.ts";
 import type {
+  IAddress,
+  IConnector,
   IListeningPort,
   IProtocol,
   IProtocolFactory,
@@ -791,4 +799,126 @@ Deno.test("stopping while prepareConnection runs cancels it and closes the conne
   }).transport;
   assert.equal(transport.disconnecting, true);
   cleanUp(service, clock);
+});
+
+// ------------------------------------------------ ClientService over TCP
+
+/**
+ * A client endpoint over `reactor.connectTCP` (the test's own, so that it
+ * depends on nothing but the reactor): fires once `connectionMade` ran.
+ */
+class LoopbackTCPEndpoint implements IStreamClientEndpoint {
+  constructor(readonly port: number) {}
+  connect(factory: IProtocolFactory): Deferred<IProtocol> {
+    const attempt: { connector?: IConnector } = {};
+    const d = new Deferred<IProtocol>(() =>
+      attempt.connector?.stopConnecting()
+    );
+    class Wrapper extends ClientFactory {
+      override buildProtocol(addr: IAddress): Protocol | null {
+        const p = factory.buildProtocol(addr);
+        if (p === null) return null;
+        const attach = p.makeConnection.bind(p);
+        p.makeConnection = (transport) => {
+          attach(transport);
+          if (!d.called) d.callback(p);
+        };
+        return p as unknown as Protocol;
+      }
+      override clientConnectionFailed(_c: IConnector, reason: Failure): void {
+        if (!d.called) d.errback(reason);
+      }
+    }
+    attempt.connector = reactor.connectTCP(
+      "127.0.0.1",
+      this.port,
+      new Wrapper(),
+    );
+    return d;
+  }
+}
+
+Deno.test("ClientService reconnects over TCP to a server that restarts", async () => {
+  const served = new Set<Protocol>();
+  class Echo extends Protocol {
+    override connectionMade(): void {
+      served.add(this);
+    }
+    override dataReceived(data: Uint8Array): void {
+      this.transport!.write(data);
+    }
+    override connectionLost(): void {
+      served.delete(this);
+    }
+  }
+  const received: string[] = [];
+  class Client extends Protocol {
+    got = new Deferred<string>();
+    gone = new Deferred<void>();
+    override connectionLost(): void {
+      this.gone.callback();
+    }
+    override dataReceived(data: Uint8Array): void {
+      received.push(new TextDecoder().decode(data));
+      if (!this.got.called) this.got.callback(received.at(-1)!);
+    }
+  }
+  const listen = (port: number) =>
+    reactor.listenTCP(port, Factory.forProtocol(Echo), {
+      interface: "127.0.0.1",
+    });
+  let server = listen(0);
+  const addr = server.getHost();
+  assert.ok(addr.type === "TCP");
+  const service = new ClientService(
+    new LoopbackTCPEndpoint(addr.port),
+    Factory.forProtocol(Client),
+    { retryPolicy: () => 0.02, clock: reactor },
+  );
+  using logs = captureLogs();
+  service.startService();
+  try {
+    const first = await within(
+      2_000,
+      "the first connection",
+      service.whenConnected(),
+    ) as Client;
+    first.transport!.write("one");
+    assert.equal(await within(2_000, "the first echo", first.got), "one");
+
+    // The server goes away: its connection is dropped, its port closed.
+    await server.stopListening();
+    for (const p of served) p.transport!.loseConnection();
+    await within(2_000, "the client to see the loss", first.gone);
+    const refused = service.whenConnected({ failAfterFailures: 1 });
+    const error = await within(
+      2_000,
+      "a refused attempt",
+      refused.then(
+        () => assert.fail("connected to a server that is down"),
+        (e: unknown) => e,
+      ),
+    );
+    assert.ok(error instanceof ConnectionRefusedError, String(error));
+
+    // It comes back on the same port: the service finds it.
+    server = listen(addr.port);
+    const second = await within(
+      2_000,
+      "the reconnection",
+      service.whenConnected(),
+    ) as Client;
+    assert.notEqual(second, first);
+    second.transport!.write("two");
+    assert.equal(await within(2_000, "the second echo", second.got), "two");
+    assert.match(
+      logs.messages.join("\n"),
+      /Scheduling retry 1 to connect LoopbackTCPEndpoint/,
+    );
+  } finally {
+    await within(2_000, "the service to stop", service.stopService());
+    await server.stopListening();
+    for (const p of served) p.transport!.loseConnection();
+  }
+  assert.equal(service.running, false);
 });
