@@ -10,8 +10,8 @@
  * @module
  */
 
-import { Deferred, maybeDeferred } from "../deferred/deferred.ts";
-import { Failure } from "../deferred/failure.ts";
+import { type Deferred, maybeDeferred } from "../deferred/deferred.ts";
+import { DeferredList, type DeferredListResult } from "../deferred/list.ts";
 import { Logger } from "../log/mod.ts";
 import type { IReactorCore } from "../reactor/interfaces.ts";
 
@@ -339,10 +339,10 @@ export class MultiService extends Service implements IServiceCollection {
    * @returns Fires with `[success, resultOrFailure]` per child (in stopping
    *   order) once all have stopped; it never fails.
    */
-  override stopService(): Deferred<[boolean, unknown][]> {
+  override stopService(): Deferred<DeferredListResult<unknown>[]> {
     super.stopService();
     const children = [...this.#services].reverse();
-    return waitForAll(
+    return new DeferredList(
       children.map((child) =>
         maybeDeferred(() => child.stopService()).addErrback((failure) => {
           log.failure(
@@ -354,6 +354,7 @@ export class MultiService extends Service implements IServiceCollection {
           return failure;
         })
       ),
+      { consumeErrors: true },
     );
   }
 
@@ -413,25 +414,6 @@ export class MultiService extends Service implements IServiceCollection {
     if (service.name !== undefined) this.#named.delete(service.name);
     if (this.running) return service.stopService();
   }
-}
-
-/** Fires with every outcome once all have one; consumes the failures. */
-function waitForAll(list: Deferred<unknown>[]): Deferred<[boolean, unknown][]> {
-  const results: [boolean, unknown][] = new Array(list.length);
-  const done = new Deferred<[boolean, unknown][]>();
-  let left = list.length;
-  if (left === 0) {
-    done.callback(results);
-    return done;
-  }
-  list.forEach((d, i) => {
-    d.addBoth((result) => {
-      results[i] = result instanceof Failure ? [false, result] : [true, result];
-      if (--left === 0) done.callback(results);
-      return null; // the failure was logged and is reported in results
-    });
-  });
-  return done;
 }
 
 /**
