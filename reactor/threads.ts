@@ -184,6 +184,8 @@ interface Slot {
   id: number;
   job?: Job;
   gone: boolean;
+  /** Whether the worker keeps the process alive (it has a job). */
+  refd: boolean;
 }
 
 type PoolState = "new" | "started" | "stopping" | "stopped";
@@ -344,19 +346,16 @@ export class ThreadPool implements IThreadPool, ReactorResource {
       job.d.errback(new ThreadPoolStoppedError(this.name));
       return job.d as Deferred<T>;
     }
-    try {
-      // Fail now, in the caller, on arguments that cannot cross.
-      if (args.length > 0) structuredClone(args);
-    } catch (error) {
-      job.d.errback(
-        new TypeError(
-          `Cannot pass the arguments of ${exportName} to a thread: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
-          { cause: error },
-        ),
-      );
-      return job.d as Deferred<T>;
+    if (this.#idle.length === 0 && args.length > 0) {
+      // The job has to wait: clone now, so it runs with the arguments as
+      // they are at this call (an idle worker gets them cloned by
+      // postMessage at once), and so arguments that cannot cross fail here.
+      try {
+        job.args = structuredClone(args);
+      } catch (error) {
+        job.d.errback(cannotPass(exportName, error));
+        return job.d as Deferred<T>;
+      }
     }
     if (this.#state === "new") this.start();
     this.#queue.push(job);
@@ -480,7 +479,12 @@ export class ThreadPool implements IThreadPool, ReactorResource {
       this.#failQueue(error);
       return;
     }
-    const slot: Slot = { worker, id: worker.threadId, gone: false };
+    const slot: Slot = {
+      worker,
+      id: worker.threadId,
+      gone: false,
+      refd: false,
+    };
     worker.on("message", (message) => this.#onMessage(slot, message));
     worker.on("error", (error) => this.#lost(slot, error.message));
     worker.on("exit", (code) => this.#lost(slot, `exit code ${code}`));
@@ -508,7 +512,10 @@ export class ThreadPool implements IThreadPool, ReactorResource {
   #assign(slot: Slot, job: Job): void {
     slot.job = job;
     job.slot = slot;
-    slot.worker.ref(); // a running job keeps the process alive
+    if (!slot.refd) {
+      slot.refd = true;
+      slot.worker.ref(); // a running job keeps the process alive
+    }
     try {
       slot.worker.postMessage(
         {
@@ -521,7 +528,7 @@ export class ThreadPool implements IThreadPool, ReactorResource {
       );
     } catch (error) {
       this.#release(slot);
-      job.d.errback(error);
+      job.d.errback(cannotPass(job.name, error));
     }
   }
 
@@ -530,9 +537,14 @@ export class ThreadPool implements IThreadPool, ReactorResource {
     if (job !== undefined) job.slot = undefined;
     slot.job = undefined;
     if (slot.gone) return;
-    slot.worker.unref();
     this.#idle.push(slot);
     this.#pump();
+    // Still idle (no queued job took it): it no longer keeps the process
+    // alive. Checked after the pump, so a busy pool does not flip it.
+    if (slot.job === undefined && slot.refd) {
+      slot.refd = false;
+      slot.worker.unref();
+    }
     this.#trimIdle();
   }
 
@@ -708,6 +720,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null &&
     (typeof value === "object" || typeof value === "function") &&
     typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+function cannotPass(exportName: string, error: unknown): TypeError {
+  return new TypeError(
+    `Cannot pass the arguments of ${exportName} to a thread: ${
+      error instanceof Error ? error.message : String(error)
+    }`,
+    { cause: error },
+  );
 }
 
 function workerApi(): WorkerApi | undefined {
