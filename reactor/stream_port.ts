@@ -52,7 +52,9 @@ function factoryName(factory: unknown): string {
  * accepting resumes after a short pause, growing to 1 s while it lasts.
  *
  * The port registers with the reactor, so reactor shutdown stops it.
- * Stopping a port does not close the connections it accepted.
+ * Stopping a port does not close the connections it accepted. Starting and
+ * stopping are logged at the info level, unless the factory's `noisy` is
+ * false.
  *
  * Subclasses implement {@linkcode StreamServerPort._listen} and
  * {@linkcode StreamServerPort._makeTransport} (TLS: `Deno.listenTls` and a
@@ -149,10 +151,12 @@ export abstract class StreamServerPort
     this.#listener = listener;
     this.#host = this._address(listener.addr);
     this.factory.doStart();
-    log.info("{factory} starting on {address}", {
-      factory: factoryName(this.factory),
-      address: describeAddress(this.#host),
-    });
+    if (this.#noisy()) {
+      log.info("{factory} starting on {address}", {
+        factory: factoryName(this.factory),
+        address: describeAddress(this.#host),
+      });
+    }
     this.reactor.trackResource(this);
     this.#acceptLoop(listener);
   }
@@ -264,6 +268,11 @@ export abstract class StreamServerPort
     this.#finish();
   }
 
+  /** Twisted logs starting and stopping; a factory's `noisy = false` hushes it. */
+  #noisy(): boolean {
+    return (this.factory as { noisy?: boolean }).noisy !== false;
+  }
+
   #serve(conn: Deno.Conn): void {
     let transport: StreamTransport;
     let protocol;
@@ -306,10 +315,12 @@ export abstract class StreamServerPort
         { factory: factoryName(this.factory) },
       );
     }
-    log.info("({factory} on {address} closed)", {
-      factory: factoryName(this.factory),
-      address: this.#host ? describeAddress(this.#host) : "?",
-    });
+    if (this.#noisy()) {
+      log.info("({factory} on {address} closed)", {
+        factory: factoryName(this.factory),
+        address: this.#host ? describeAddress(this.#host) : "?",
+      });
+    }
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const d of waiters) d.callback(undefined);

@@ -8,6 +8,11 @@ import { ClientFactory, Factory } from "../../protocols/protocol.ts";
 import type { Failure } from "../../deferred/failure.ts";
 import { reactor } from "../../reactor/reactor.ts";
 import {
+  clientFromString,
+  connectProtocol,
+  serverFromString,
+} from "../../reactor/endpoints.ts";
+import {
   CannotListenError,
   ConnectError,
   ConnectionDone,
@@ -193,6 +198,38 @@ Deno.test("UNIX connections half-close: the peer reads EOF and answers", async (
     assert.ok(reason.check(ConnectionDone));
   } finally {
     conn.close();
+    await port.stopListening();
+  }
+});
+
+Deno.test("UNIX endpoints from strings listen (with a mode) and connect", async () => {
+  using _logs = captureLogs();
+  using tmp = tempDir("endpoint");
+  const path = `${tmp.dir}/e:sock`; // a colon, escaped in the descriptions
+  const quoted = path.replaceAll(":", "\\:");
+  const factory = new Keeping(() => new EchoRecorder());
+  const port = await serverFromString(reactor, `unix:${quoted}:mode=600`)
+    .listen(factory);
+  try {
+    assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+    const proto = new Recorder();
+    await within(
+      WAIT,
+      "connected",
+      connectProtocol(clientFromString(reactor, `unix:path=${quoted}`), proto)
+        .asPromise(),
+    );
+    proto.transport!.write("over unix");
+    await within(WAIT, "the echo", proto.bytes(9));
+    assert.equal(decode(proto.data()), "over unix");
+    proto.transport!.loseConnection();
+    await within(WAIT, "connectionLost", proto.lost.promise);
+    await within(
+      WAIT,
+      "server connectionLost",
+      factory.nth(0).then((p) => p.lost.promise),
+    );
+  } finally {
     await port.stopListening();
   }
 });

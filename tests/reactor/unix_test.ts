@@ -13,6 +13,7 @@ const SOCKETS = [
   "missing/dead.sock",
   "missing/live.sock",
   "half/half.sock",
+  "endpoint/e:sock",
 ];
 
 Deno.test("UNIX stream sockets pass their cases in a child with per-path permissions", async () => {
@@ -38,7 +39,7 @@ Deno.test("UNIX stream sockets pass their cases in a child with per-path permiss
     const out = new TextDecoder().decode(stdout);
     const err = new TextDecoder().decode(stderr);
     assert.equal(code, 0, `the UNIX cases failed:\n${out}\n${err}`);
-    assert.match(out, /ok \| 4 passed \| 0 failed/, out);
+    assert.match(out, /ok \| 5 passed \| 0 failed/, out);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
