@@ -86,7 +86,11 @@ export class PortService extends Service {
   #listen: () => IListeningPort;
   #port: IListeningPort | undefined;
 
-  /** @param listen Makes the port (called once per start). */
+  /**
+   * Makes a PortService.
+   *
+   * @param listen Makes the port (called once per start).
+   */
   constructor(listen: () => IListeningPort) {
     super();
     this.#listen = listen;
@@ -171,6 +175,8 @@ export interface TCPServerOptions extends ListenTCPOptions {
  */
 export class TCPServer extends PortService {
   /**
+   * Makes a TCPServer.
+   *
    * @param port The port (0: any free port; see `getHost()`).
    * @param factory Makes a protocol per connection.
    * @param options `listenTCP` options and the reactor.
@@ -212,6 +218,8 @@ export interface SSLServerOptions extends ListenTCPOptions {
  */
 export class SSLServer extends PortService {
   /**
+   * Makes an SSLServer.
+   *
    * @param port The port.
    * @param factory Makes a protocol per connection.
    * @param tls The PEM certificate and key.
@@ -256,6 +264,8 @@ export interface UNIXServerOptions extends ListenUNIXOptions {
  */
 export class UNIXServer extends PortService {
   /**
+   * Makes a UNIXServer.
+   *
    * @param path The socket file.
    * @param factory Makes a protocol per connection.
    * @param options `listenUNIX` options and the reactor.
@@ -296,6 +306,8 @@ export interface UDPServerOptions extends ListenUDPOptions {
  */
 export class UDPServer extends PortService {
   /**
+   * Makes a UDPServer.
+   *
    * @param port The port.
    * @param protocol Receives the datagrams.
    * @param options `listenUDP` options and the reactor.
@@ -344,6 +356,8 @@ export class TCPClient extends Service {
   #connector: IConnector | undefined;
 
   /**
+   * Makes a TCPClient.
+   *
    * @param host The host to connect to.
    * @param port The port.
    * @param factory Hears how the connection goes.
@@ -417,6 +431,8 @@ export class TimerService extends Service {
   #finished: Deferred<unknown> | undefined;
 
   /**
+   * Makes a TimerService.
+   *
    * @param step Seconds between calls.
    * @param fn The function to call.
    * @param args Its arguments.
@@ -514,6 +530,8 @@ export class StreamServerEndpointService extends Service {
   #listeners: Deferred<IListeningPort>[] = [];
 
   /**
+   * Makes a StreamServerEndpointService.
+   *
    * @param endpoint Where to listen.
    * @param factory Makes a protocol per connection.
    */
@@ -795,6 +813,8 @@ export class ClientService extends Service {
   #awaiting: { d: Deferred<IProtocol>; remaining: number | undefined }[] = [];
 
   /**
+   * Makes a ClientService.
+   *
    * @param endpoint Where to connect.
    * @param factory Makes the protocol for each connection.
    * @param options Retry policy, clock and `prepareConnection`.

@@ -95,8 +95,11 @@ export interface IServiceCollection extends Iterable<IService> {
  * ```
  */
 export class ServiceNameLockedError extends Error {
+  /** The error's name, for `Failure.check("ServiceNameLockedError")` and logs. */
   override readonly name = "ServiceNameLockedError";
   /**
+   * Makes a ServiceNameLockedError.
+   *
    * @param current The service's current name.
    * @param wanted The name that was refused.
    */
@@ -133,8 +136,13 @@ export class ServiceNameLockedError extends Error {
  * ```
  */
 export class DuplicateServiceNameError extends Error {
+  /** The error's name, for `Failure.check("DuplicateServiceNameError")` and logs. */
   override readonly name = "DuplicateServiceNameError";
-  /** @param serviceName The name already taken. */
+  /**
+   * Makes a DuplicateServiceNameError.
+   *
+   * @param serviceName The name already taken.
+   */
   constructor(readonly serviceName: string, options?: ErrorOptions) {
     super(
       `Cannot add service ${
@@ -157,8 +165,13 @@ export class DuplicateServiceNameError extends Error {
  * ```
  */
 export class NoSuchServiceError extends Error {
+  /** The error's name, for `Failure.check("NoSuchServiceError")` and logs. */
   override readonly name = "NoSuchServiceError";
-  /** @param serviceName The name looked up. */
+  /**
+   * Makes a NoSuchServiceError.
+   *
+   * @param serviceName The name looked up.
+   */
   constructor(readonly serviceName: string, options?: ErrorOptions) {
     super(
       `Cannot find service ${
@@ -435,7 +448,11 @@ export class MultiService extends Service implements IServiceCollection {
  * ```
  */
 export class Application extends MultiService {
-  /** @param name The application's name (used in logs). */
+  /**
+   * Makes an Application.
+   *
+   * @param name The application's name (used in logs).
+   */
   constructor(name: string) {
     super();
     this.setName(name);

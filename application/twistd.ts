@@ -122,7 +122,9 @@ export interface TwistdOptions {
  * ```
  */
 export class TwistdUsageError extends Error {
+  /** The error's name, for `Failure.check("TwistdUsageError")` and logs. */
   override readonly name = "TwistdUsageError";
+  /** Makes a TwistdUsageError. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
   }

@@ -56,11 +56,13 @@ const HIGH_WATER = 64 * 1024;
  * ```
  */
 export class ProcessDone extends Error {
+  /** The error's name, for `Failure.check("ProcessDone")` and logs. */
   override readonly name = "ProcessDone";
   /** Always 0. */
   readonly exitCode = 0;
   /** Always null. */
   readonly signal = null;
+  /** Makes a ProcessDone. */
   constructor(options?: ErrorOptions) {
     super("Process ended with exit code 0", options);
   }
@@ -82,12 +84,15 @@ export class ProcessDone extends Error {
  * ```
  */
 export class ProcessTerminated extends Error {
+  /** The error's name, for `Failure.check("ProcessTerminated")` and logs. */
   override readonly name = "ProcessTerminated";
   /** Output so far, when {@linkcode getProcessOutputAndValue} fails. */
   stdout?: Uint8Array;
   /** Error output so far, when {@linkcode getProcessOutputAndValue} fails. */
   stderr?: Uint8Array;
   /**
+   * Makes a ProcessTerminated.
+   *
    * @param exitCode The exit code, or null when a signal ended the process.
    * @param signal The signal's name (`"SIGTERM"`), or null.
    */
@@ -117,8 +122,11 @@ export class ProcessTerminated extends Error {
  * ```
  */
 export class ProcessExitedAlready extends Error {
+  /** The error's name, for `Failure.check("ProcessExitedAlready")` and logs. */
   override readonly name = "ProcessExitedAlready";
   /**
+   * Makes a ProcessExitedAlready.
+   *
    * @param pid The process id it had.
    * @param signal The signal that could not be sent.
    */
@@ -148,8 +156,11 @@ export class ProcessExitedAlready extends Error {
  * ```
  */
 export class UnexpectedErrorOutput extends Error {
+  /** The error's name, for `Failure.check("UnexpectedErrorOutput")` and logs. */
   override readonly name = "UnexpectedErrorOutput";
   /**
+   * Makes an UnexpectedErrorOutput.
+   *
    * @param stderr Everything the process wrote to stderr.
    * @param exitCode Its exit code (null after a signal).
    */
@@ -736,6 +747,7 @@ class Collector {
   out: Uint8Array[] = [];
   err: Uint8Array[] = [];
   transport?: IProcessTransport;
+  /** Makes a Process. */
   constructor(
     readonly onEnd: (c: Collector, reason: Failure) => void,
     readonly errortoo = false,

@@ -112,8 +112,11 @@ function workerUrl(): URL {
  * ```
  */
 export class WorkerCrashedError extends Error {
+  /** The error's name, for `Failure.check("WorkerCrashedError")` and logs. */
   override readonly name = "WorkerCrashedError";
   /**
+   * Makes a WorkerCrashedError.
+   *
    * @param threadId The crashed worker's thread id.
    * @param reason What happened (the uncaught error, or the exit code).
    */
@@ -146,8 +149,13 @@ export class WorkerCrashedError extends Error {
  * ```
  */
 export class ThreadPoolStoppedError extends Error {
+  /** The error's name, for `Failure.check("ThreadPoolStoppedError")` and logs. */
   override readonly name = "ThreadPoolStoppedError";
-  /** @param poolName The pool's name. */
+  /**
+   * Makes a ThreadPoolStoppedError.
+   *
+   * @param poolName The pool's name.
+   */
   constructor(readonly poolName: string, options?: ErrorOptions) {
     super(
       `Cannot run the job: thread pool ${
@@ -241,7 +249,11 @@ export class ThreadPool implements IThreadPool, ReactorResource {
   #Worker: NodeWorkerClass | undefined;
   #stopped: Deferred<void> | undefined;
 
-  /** @param options Sizes, name and the reactor to stop with. */
+  /**
+   * Makes a ThreadPool.
+   *
+   * @param options Sizes, name and the reactor to stop with.
+   */
   constructor(options: ThreadPoolOptions = {}) {
     this.#min = checkCount(options.minthreads ?? 0, "minthreads");
     this.#max = checkCount(
