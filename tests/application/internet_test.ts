@@ -26,10 +26,12 @@ import {
   ConnectionRefusedError,
 } from "../../reactor/errors.ts";
 import { reactor } from "../../reactor/reactor.ts";
+import {
+  serverFromString,
+  TCP4ClientEndpoint,
+} from "../../reactor/endpoints.ts";
 import { within } from "../_helpers.ts";
 import type {
-  IAddress,
-  IConnector,
   IListeningPort,
   IProtocol,
   IProtocolFactory,
@@ -803,41 +805,6 @@ Deno.test("stopping while prepareConnection runs cancels it and closes the conne
 
 // ------------------------------------------------ ClientService over TCP
 
-/**
- * A client endpoint over `reactor.connectTCP` (the test's own, so that it
- * depends on nothing but the reactor): fires once `connectionMade` ran.
- */
-class LoopbackTCPEndpoint implements IStreamClientEndpoint {
-  constructor(readonly port: number) {}
-  connect(factory: IProtocolFactory): Deferred<IProtocol> {
-    const attempt: { connector?: IConnector } = {};
-    const d = new Deferred<IProtocol>(() =>
-      attempt.connector?.stopConnecting()
-    );
-    class Wrapper extends ClientFactory {
-      override buildProtocol(addr: IAddress): Protocol | null {
-        const p = factory.buildProtocol(addr);
-        if (p === null) return null;
-        const attach = p.makeConnection.bind(p);
-        p.makeConnection = (transport) => {
-          attach(transport);
-          if (!d.called) d.callback(p);
-        };
-        return p as unknown as Protocol;
-      }
-      override clientConnectionFailed(_c: IConnector, reason: Failure): void {
-        if (!d.called) d.errback(reason);
-      }
-    }
-    attempt.connector = reactor.connectTCP(
-      "127.0.0.1",
-      this.port,
-      new Wrapper(),
-    );
-    return d;
-  }
-}
-
 Deno.test("ClientService reconnects over TCP to a server that restarts", async () => {
   const served = new Set<Protocol>();
   class Echo extends Protocol {
@@ -871,7 +838,7 @@ Deno.test("ClientService reconnects over TCP to a server that restarts", async (
   const addr = server.getHost();
   assert.ok(addr.type === "TCP");
   const service = new ClientService(
-    new LoopbackTCPEndpoint(addr.port),
+    new TCP4ClientEndpoint(reactor, "127.0.0.1", addr.port),
     Factory.forProtocol(Client),
     { retryPolicy: () => 0.02, clock: reactor },
   );
@@ -913,7 +880,7 @@ Deno.test("ClientService reconnects over TCP to a server that restarts", async (
     assert.equal(await within(2_000, "the second echo", second.got), "two");
     assert.match(
       logs.messages.join("\n"),
-      /Scheduling retry 1 to connect LoopbackTCPEndpoint/,
+      /Scheduling retry 1 to connect .* in 0\.02 seconds/,
     );
   } finally {
     await within(2_000, "the service to stop", service.stopService());
@@ -921,4 +888,61 @@ Deno.test("ClientService reconnects over TCP to a server that restarts", async (
     for (const p of served) p.transport!.loseConnection();
   }
   assert.equal(service.running, false);
+});
+
+Deno.test("StreamServerEndpointService serves on a real endpoint and closes the port when stopped", async () => {
+  class Echo extends Protocol {
+    override dataReceived(data: Uint8Array): void {
+      this.transport!.write(data);
+    }
+  }
+  const service = new StreamServerEndpointService(
+    serverFromString(reactor, "tcp:0:interface=127.0.0.1"),
+    Factory.forProtocol(Echo),
+  );
+  service.startService();
+  const port = await within(2_000, "the port", service.whenListening());
+  const addr = port.getHost();
+  assert.ok(addr.type === "TCP");
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: addr.port });
+  try {
+    await conn.write(new TextEncoder().encode("ping"));
+    const buf = new Uint8Array(4);
+    let got = 0;
+    while (got < 4) {
+      const n = await within(2_000, "the echo", conn.read(buf.subarray(got)));
+      if (n === null) break;
+      got += n;
+    }
+    assert.equal(new TextDecoder().decode(buf), "ping");
+  } finally {
+    conn.close();
+  }
+  await within(2_000, "the service to stop", service.stopService());
+  await assert.rejects(
+    Deno.connect({ hostname: "127.0.0.1", port: addr.port }),
+    Deno.errors.ConnectionRefused,
+  );
+});
+
+Deno.test("StreamServerEndpointService on a busy port: the error reaches whenListening and the log", async () => {
+  using logs = captureLogs();
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const busy = (taken.addr as Deno.NetAddr).port;
+    const service = new StreamServerEndpointService(
+      serverFromString(reactor, `tcp:${busy}:interface=127.0.0.1`),
+      Factory.forProtocol(Protocol),
+    );
+    service.startService(); // does not throw
+    const error = await service.whenListening().then(
+      () => assert.fail("listened on a busy port"),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof CannotListenError);
+    assert.equal(logs.flushLoggedErrors(CannotListenError).length, 1);
+    await service.stopService();
+  } finally {
+    taken.close();
+  }
 });
