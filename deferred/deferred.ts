@@ -40,22 +40,40 @@ type Callback<In, A extends unknown[], Out> = {
   bivarianceHack(result: In, ...args: A): Out;
 }["bivarianceHack"];
 
-// The chain is an array walked by index. The common link, a callback with
-// no extra arguments, is stored as the function itself, so adding it
-// allocates nothing; every other link is a Link.
+// The chain is an array walked by index. Each entry is one link:
+//
+// - a function: a callback without extra arguments, the common case, so
+//   adding it allocates nothing;
+// - a Link: any other callback/errback pair;
+// - a Deferred: one waiting on this Deferred's result (Twisted's CONTINUE
+//   link), which takes the result over when the chain reaches it.
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
-/** Marks the link a waiting Deferred leaves on the Deferred it waits on. */
-const CONTINUE = Symbol("continue");
+
+/** The state few Deferreds need, kept off the Deferred itself. */
+interface Extra {
+  /** cancel() without a canceller: drop the next callback/errback. */
+  suppressAlreadyCalled: boolean;
+  /** The Deferred that will fire this one (chainDeferred), for toString. */
+  chainedTo: Deferred<unknown> | null;
+  /** The failure armed for the unhandled-error report. */
+  reported: Failure | null;
+  /** Its report. */
+  report: Report | null;
+  /** Where it was created, when debugging. */
+  created: string | undefined;
+  /** Where it was first fired, when debugging. */
+  fired: string | undefined;
+}
 
 /** A callback/errback pair with their extra arguments. */
 class Link {
   constructor(
-    /** The callback; null passes results on; CONTINUE hands over. */
-    readonly cb: AnyFn | null | typeof CONTINUE,
-    /** The errback; null passes failures on; CONTINUE hands over. */
-    readonly eb: AnyFn | null | typeof CONTINUE,
-    /** The callback's extra arguments; for CONTINUE, the waiting Deferred. */
-    readonly cbArgs: readonly unknown[] | Deferred<unknown>,
+    /** The callback; null passes results on. */
+    readonly cb: AnyFn | null,
+    /** The errback; null passes failures on. */
+    readonly eb: AnyFn | null,
+    /** The callback's extra arguments. */
+    readonly cbArgs: readonly unknown[],
     /** The errback's extra arguments. */
     readonly ebArgs: readonly unknown[],
   ) {}
@@ -145,14 +163,10 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   #result: unknown = undefined;
   #called = false;
   #running = false;
-  #suppressAlreadyCalled = false;
   #paused = 0;
-  #chainedTo: Deferred<unknown> | null = null;
   #canceller: Callback<Deferred<T>, [], void> | undefined;
-  /** The failure armed for the unhandled-error report, if any. */
-  #reported: Failure | null = null;
-  #report: Report | null = null;
-  #debug: { created?: string; fired?: string } | null = null;
+  /** Rarely used state, allocated when first needed: keeps the object small. */
+  #extra: Extra | null = null;
 
   /**
    * @param canceller Called by `cancel()` before the Deferred has a
@@ -160,7 +174,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    */
   constructor(canceller?: Callback<Deferred<T>, [], void>) {
     this.#canceller = canceller;
-    if (getDebugging()) this.#debug = { created: stackHere("created") };
+    if (getDebugging()) this.#more().created = stackHere("created");
   }
 
   /** Whether `callback` or `errback` has been called. */
@@ -216,24 +230,34 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   }
 
   #start(result: unknown): void {
-    if (this.#called) {
-      if (this.#suppressAlreadyCalled) {
-        // cancel() without a canceller: the work's own result, arriving
-        // late, is dropped once.
-        this.#suppressAlreadyCalled = false;
-        return;
-      }
-      throw new AlreadyCalledError(
-        this.#debug === null ? "" : this.#debugText(stackHere("fired again")),
-      );
-    }
-    if (getDebugging()) {
-      (this.#debug ??= {}).fired = stackHere("fired");
-    }
+    if (this.#called) return this.#firedAgain();
+    if (this.#extra !== null || getDebugging()) this.#noteFiring();
     this.#called = true;
     this.#canceller = undefined; // never called after firing: drop the reference
     this.#result = result;
     this.#runCallbacks();
+  }
+
+  /** A second callback/errback: dropped once after cancel(), else an error. */
+  #firedAgain(): void {
+    const extra = this.#extra;
+    if (extra !== null && extra.suppressAlreadyCalled) {
+      // cancel() without a canceller: the work's own result, arriving late,
+      // is dropped once.
+      extra.suppressAlreadyCalled = false;
+      return;
+    }
+    throw new AlreadyCalledError(
+      extra !== null && (extra.created || extra.fired)
+        ? this.#debugText(stackHere("fired again"))
+        : "",
+    );
+  }
+
+  /** Firing: an explicit chain is resolved; debugging records the stack. */
+  #noteFiring(): void {
+    if (this.#extra !== null) this.#extra.chainedTo = null;
+    if (getDebugging()) this.#more().fired = stackHere("fired");
   }
 
   /**
@@ -439,7 +463,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         `Cannot chain: ${String(d)} is not a Deferred`,
       );
     }
-    d.#chainedTo = this as Deferred<unknown>;
+    d.#more().chainedTo = this as Deferred<unknown>;
     return this.addCallbacks(
       (result: T) => d.callback(result),
       (failure: Failure) => d.errback(failure),
@@ -472,7 +496,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     if (!this.#called) {
       const canceller = this.#canceller;
       if (canceller) canceller(this);
-      else this.#suppressAlreadyCalled = true;
+      else this.#more().suppressAlreadyCalled = true;
       if (!this.#called) this.errback(new Failure(new CancelledError()));
     } else if (this.#result instanceof Deferred) {
       // Waiting on a Deferred a callback returned: the work is over there.
@@ -587,13 +611,18 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    */
   static fromPromise<T>(promise: PromiseLike<T>): Deferred<T> {
     const d = new Deferred<T>();
-    promise.then(
-      (value) => {
-        if (value instanceof Deferred) value.chainDeferred(d);
-        else d.callback(value);
-      },
-      (reason) => d.errback(reason),
-    );
+    try {
+      promise.then(
+        (value) => {
+          if (value instanceof Deferred) value.chainDeferred(d);
+          else d.callback(value);
+        },
+        (reason) => d.errback(reason),
+      );
+    } catch (error) {
+      // A thenable whose then() throws: a rejection, as for a Promise.
+      if (!d.called) d.errback(error);
+    }
     return d;
   }
 
@@ -603,7 +632,10 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @returns The description.
    */
   toString(): string {
-    if (this.#result instanceof Deferred || this.#chainedTo !== null) {
+    if (
+      this.#result instanceof Deferred ||
+      (this.#extra !== null && this.#extra.chainedTo !== null)
+    ) {
       return "Deferred { waiting on a Deferred }";
     }
     if (!this.#called) return "Deferred { no result }";
@@ -619,7 +651,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   }
 
   #debugText(again?: string): string {
-    const debug = this.#debug;
+    const debug = this.#extra;
     if (debug === null) return "";
     const parts: string[] = [];
     if (debug.created) parts.push(`Created at:\n${debug.created}`);
@@ -631,151 +663,227 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   /**
    * Runs as much of the chain as can run now: Twisted's `_runCallbacks`.
    *
-   * When a Deferred with a waiting Deferred's CONTINUE link reaches it, the
-   * result is handed over and the waiting one is pushed on `chain` and run
-   * next, rather than recursed into; the one below resumes after it. The
-   * stack is only allocated on the first hand-over, so the common case of a
-   * single Deferred allocates nothing here.
+   * This first part is the fast path, kept small so that V8 inlines it into
+   * `callback()` and `addCallback()`: plain callbacks (no extra arguments)
+   * called on plain values. Anything else (a Link, a waiting Deferred, a
+   * Failure, a callback returning an object that may be a Deferred or a
+   * thenable) goes on in {@linkcode Deferred.#runChain} from where this
+   * stopped.
    */
   #runCallbacks(): void {
     if (this.#running) return; // running above us: the loop sees new links
+    if (this.#paused > 0) return; // waiting: whoever unpauses resumes
+    let result = this.#result;
+    if (result instanceof Failure) return this.#runChain(false);
+    const links = this.#links;
+    let i = this.#next;
+    let fresh = false;
+    // A callback that adds callbacks to this Deferred must not run them
+    // itself: they go to the end of the chain, where this loop sees them.
+    this.#running = true;
+    while (i < this.#count) {
+      const entry = links[i];
+      if (typeof entry !== "function") break;
+      // Drop each link as it runs: a long-lived Deferred should not keep
+      // closures it has already run alive.
+      links[i++] = undefined;
+      try {
+        result = entry(result);
+      } catch (error) {
+        result = error instanceof Failure ? error : new Failure(error);
+      }
+      if (
+        (typeof result === "object" && result !== null) ||
+        typeof result === "function"
+      ) {
+        fresh = true; // maybe a Deferred, a thenable or a Failure
+        break;
+      }
+    }
+    this.#running = false;
+    this.#result = result;
+    this.#next = i;
+    if (fresh || i < this.#count) return this.#runChain(fresh);
+    this.#next = this.#count = 0;
+    if (links.length > 64) links.length = 0; // a long chain's storage
+    if (this.#extra !== null) this.#forget();
+  }
+
+  /**
+   * The general loop. When the chain reaches a waiting Deferred's link, the
+   * result is handed over and the waiting one is run next, by this loop
+   * rather than by recursion. If links follow the hand-over, this Deferred
+   * goes on `chain` and resumes once the waiting one is done; if not (the
+   * usual case), there is nothing to come back to, so the stack does not
+   * grow at all. The stack is only allocated when first needed.
+   *
+   * @param fresh Whether this Deferred's result was just returned by a
+   *   callback, so may be a Deferred or thenable to wait on.
+   */
+  #runChain(fresh: boolean): void {
     let chain: Deferred<unknown>[] | null = null;
     let current = this as Deferred<unknown>;
-    for (;;) {
+    let check = fresh; // `result` came from a callback: look at it first
+    outer: for (;;) {
       if (current.#paused > 0) return; // waiting: whoever unpauses resumes
-      let finished = true;
-      current.#chainedTo = null;
       const links = current.#links;
       let i = current.#next;
-      while (i < current.#count) {
+      let result = current.#result;
+      let failed = result instanceof Failure;
+      current.#running = true;
+      for (;;) {
+        if (check) {
+          check = false;
+          // What the last callback returned: a Deferred or thenable is
+          // waited on; anything else is the next input as it is.
+          if (
+            result !== null &&
+            (typeof result === "object" || typeof result === "function") &&
+            !failed
+          ) {
+            let inner: Deferred<unknown> | null = null;
+            if (result instanceof Deferred) {
+              if (result === current) {
+                result = new Failure(
+                  new TypeError(
+                    "Callback returned the Deferred it was attached to: it would wait on itself forever",
+                  ),
+                );
+                failed = true;
+              } else {
+                inner = result;
+              }
+            } else {
+              const then = thenOf(result);
+              if (then instanceof Failure) {
+                result = then;
+                failed = true;
+              } else if (then !== undefined) {
+                inner = Deferred.fromPromise(result as PromiseLike<unknown>);
+              }
+            }
+            if (inner !== null) {
+              if (
+                !inner.#called || inner.#paused > 0 ||
+                inner.#result instanceof Deferred
+              ) {
+                // No result yet: wait for it. inner is not running its
+                // chain (it has no result to run it with), so its links can
+                // take ours now.
+                current.#paused++;
+                result = inner;
+                inner.#links[inner.#count++] = current;
+                break;
+              }
+              // It has a result: take it over; inner keeps nothing.
+              result = inner.#result;
+              failed = result instanceof Failure;
+              inner.#result = undefined;
+              inner.#forget();
+            }
+          }
+        }
+        if (i >= current.#count) break;
         const entry = links[i];
-        // Drop the link as we go: a long-lived Deferred should not keep the
-        // closures it has already run alive.
-        links[i] = undefined;
-        current.#next = ++i;
-        const failed = current.#result instanceof Failure;
-        let fn: AnyFn;
+        links[i++] = undefined;
+        let fn: AnyFn | null;
         let args: readonly unknown[];
         if (typeof entry === "function") {
           if (failed) continue;
           fn = entry as AnyFn;
           args = NO_ARGS;
-        } else {
-          const link = entry as Link;
-          const f = failed ? link.eb : link.cb;
-          if (f === null) continue;
-          if (f !== CONTINUE) {
-            fn = f;
-            args = failed ? link.ebArgs : link.cbArgs as readonly unknown[];
+        } else if (entry instanceof Link) {
+          if (failed) {
+            fn = entry.eb;
+            args = entry.ebArgs;
           } else {
-            // Hand our result to the Deferred waiting on us and take that
-            // one up next; we come back to this one once it is done.
-            const chainee = link.cbArgs as Deferred<unknown>;
-            chainee.#result = current.#result;
-            current.#result = undefined;
-            current.#forget();
-            chainee.#paused--;
+            fn = entry.cb;
+            args = entry.cbArgs;
+          }
+          if (fn === null) continue;
+        } else {
+          // A Deferred waiting on this one: hand it our result, and run it
+          // next. We keep nothing.
+          const chainee = entry as Deferred<unknown>;
+          chainee.#result = result;
+          chainee.#paused--;
+          current.#result = undefined;
+          current.#next = i;
+          current.#running = false;
+          current.#forget();
+          if (i < current.#count) {
+            // Links after this one: come back to them afterwards.
             if (chain === null) chain = [current];
             chain.push(chainee);
-            finished = false;
-            break;
+          } else {
+            current.#finish(links);
+            if (chain !== null) chain[chain.length - 1] = chainee;
           }
+          current = chainee;
+          continue outer;
         }
-        // A callback that adds callbacks to this Deferred must not run them
-        // itself: they go to the end of the chain and this loop sees them.
-        current.#running = true;
-        let result: unknown;
         try {
-          result = args.length === 0
-            ? fn(current.#result)
-            : fn(current.#result, ...args);
+          result = args.length === 0 ? fn(result) : fn(result, ...args);
+          failed = false;
+          check = true;
         } catch (error) {
           result = error instanceof Failure ? error : new Failure(error);
+          failed = true;
         }
-        current.#running = false;
-        current.#result = result;
-        if (
-          result === null ||
-          (typeof result !== "object" && typeof result !== "function") ||
-          result instanceof Failure
-        ) {
-          continue; // the common case: a plain value
-        }
-        let inner: Deferred<unknown>;
-        if (result instanceof Deferred) {
-          if (result === current) {
-            current.#result = new Failure(
-              new TypeError(
-                "Callback returned the Deferred it was attached to: it would wait on itself forever",
-              ),
-            );
-            continue;
-          }
-          inner = result;
-        } else {
-          const then = thenOf(result);
-          if (then === undefined) continue;
-          if (then instanceof Failure) {
-            current.#result = then;
-            continue;
-          }
-          inner = Deferred.fromPromise(result as PromiseLike<unknown>);
-        }
-        if (
-          !inner.#called || inner.#paused > 0 ||
-          inner.#result instanceof Deferred
-        ) {
-          // No result yet: wait for it. inner is not running its chain (it
-          // has no result to run it with), so its links can take ours now.
-          current.#paused++;
-          current.#chainedTo = inner;
-          current.#result = inner;
-          inner.#links[inner.#count++] = new Link(
-            CONTINUE,
-            CONTINUE,
-            current,
-            NO_ARGS,
-          );
-          break; // current is done for now; whatever is below it resumes
-        }
-        // It has a result: take it over; the inner Deferred keeps nothing.
-        current.#result = inner.#result;
-        inner.#result = undefined;
-        inner.#forget();
+        if (result instanceof Failure) failed = true;
       }
-      if (finished) {
-        if (current.#next === current.#count) {
-          // All run: start again at the front, keeping the array's storage
-          // for the next links unless a long chain made it big.
-          current.#next = current.#count = 0;
-          if (links.length > 64) links.length = 0;
-        }
-        if (current.#result instanceof Failure) current.#remember();
-        else if (current.#reported !== null) current.#forget();
-        if (chain === null) return;
-        chain.pop();
-        if (chain.length === 0) return;
-      }
-      current = chain![chain!.length - 1];
+      current.#running = false;
+      current.#result = result;
+      current.#next = i;
+      current.#finish(links);
+      if (chain === null) return;
+      chain.pop();
+      if (chain.length === 0) return;
+      current = chain[chain.length - 1];
     }
+  }
+
+  /** Bookkeeping once the chain has run as far as it can for now. */
+  #finish(links: unknown[]): void {
+    if (this.#next === this.#count) {
+      // All run: start again at the front, keeping the array's storage for
+      // the next links unless a long chain made it big.
+      this.#next = this.#count = 0;
+      if (links.length > 64) links.length = 0;
+    }
+    if (this.#result instanceof Failure) this.#remember();
+    else if (this.#extra !== null) this.#forget();
+  }
+
+  #more(): Extra {
+    return this.#extra ??= {
+      suppressAlreadyCalled: false,
+      chainedTo: null,
+      reported: null,
+      report: null,
+      created: undefined,
+      fired: undefined,
+    };
   }
 
   /** Arms the unhandled-error report for the failure this holds now. */
   #remember(): void {
     const failure = this.#result as Failure;
     if (observedFailures.has(failure)) return this.#forget();
-    if (this.#reported === failure) return;
+    const extra = this.#more();
+    if (extra.reported === failure) return;
     this.#forget();
-    this.#reported = failure;
-    this.#report = arm(this, failure, this.#debugText() || undefined);
+    extra.reported = failure;
+    extra.report = arm(this, failure, this.#debugText() || undefined);
   }
 
   /** Disarms the unhandled-error report. */
   #forget(): void {
-    if (this.#report !== null) {
-      disarm(this, this.#report);
-      this.#report = null;
-      this.#reported = null;
+    const extra = this.#extra;
+    if (extra !== null && extra.report !== null) {
+      disarm(this, extra.report);
+      extra.report = null;
+      extra.reported = null;
     }
   }
 }

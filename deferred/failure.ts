@@ -87,9 +87,15 @@ export class Failure {
       return;
     }
     this.value = value;
-    this.type = value === null || value === undefined
-      ? null
-      : (Object(value).constructor ?? null);
+    let type = null;
+    if (value !== null && value !== undefined) {
+      try {
+        type = Object(value).constructor ?? null;
+      } catch {
+        // A Proxy or getter that throws: the value is kept, the type unknown.
+      }
+    }
+    this.type = type;
     if (debugging) {
       this.captureStack = new Error("Failure captured").stack?.split("\n")
         .slice(2).join("\n");

@@ -677,6 +677,63 @@ Deno.test("a result whose then getter throws fails the chain with that error", (
   );
 });
 
+Deno.test("objects, functions and objects with a non-function then are passed on as plain results", () => {
+  const obj = { a: 1 };
+  const fn = () => 1;
+  const notThenable = { then: 42 };
+  const seen: unknown[] = [];
+  const d = succeed<unknown>(0)
+    .addCallback(() => obj)
+    .addCallback((r) => {
+      seen.push(r);
+      return fn;
+    })
+    .addCallback((r) => {
+      seen.push(r);
+      return notThenable;
+    })
+    .addCallback((r) => {
+      seen.push(r);
+      return null;
+    });
+  assert.deepEqual(seen, [obj, fn, notThenable]);
+  assert.equal(successResultOf(d), null);
+  // And callbacks added to a Deferred already holding an object still run.
+  const later = succeed(obj).addCallback((o) => o.a + 1);
+  assert.equal(successResultOf(later), 2);
+});
+
+Deno.test("a mixed chain of plain callbacks, errbacks and extra arguments runs in order", () => {
+  const order: string[] = [];
+  const d = new Deferred<number>();
+  d.addCallback((n) => {
+    order.push(`cb ${n}`);
+    return n + 1;
+  })
+    .addErrback(() => {
+      order.push("skipped errback");
+      return 0;
+    })
+    .addCallback((n, k: number) => {
+      order.push(`cb ${n} ${k}`);
+      throw new GenericError(`at ${n}`);
+    }, 7)
+    .addCallback(() => {
+      order.push("skipped callback");
+    })
+    .addErrback((f) => {
+      order.push(`eb ${f.getErrorMessage()}`);
+      return 10;
+    })
+    .addCallback((n) => {
+      order.push(`cb ${n}`);
+      return n;
+    });
+  d.callback(1);
+  assert.deepEqual(order, ["cb 1", "cb 2 7", "eb at 2", "cb 10"]);
+  assert.equal(successResultOf(d), 10);
+});
+
 // ------------------------------------------------------------- stack depth
 
 Deno.test("100 000 chained callbacks run without overflowing the stack", () => {
