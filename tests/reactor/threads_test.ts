@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { CancelledError } from "../../deferred/errors.ts";
 import type { Failure } from "../../deferred/failure.ts";
-import { reactor } from "../../reactor/reactor.ts";
+import { DenoReactor, reactor } from "../../reactor/reactor.ts";
 import {
   blockingCallFromThread,
   callFromThread,
@@ -500,4 +500,33 @@ Deno.test("an idle pool does not keep the process alive", async () => {
     await child.status;
     throw error;
   }
+});
+
+Deno.test("reactor shutdown waits for running jobs, then stops the pool", async () => {
+  const r = new DenoReactor();
+  const pool = r.getThreadPool();
+  const cells = new Int32Array(new SharedArrayBuffer(8));
+  const order: string[] = [];
+  r.callWhenRunning(() => {
+    pool.deferToThread(jobs, "hold", cells.buffer).addCallback(() => {
+      order.push("job done");
+    });
+    untilCount(cells, 1).then(() => {
+      r.stop();
+      // The shutdown is under way and waits for the job.
+      r.callLater(0, () => {
+        order.push("released");
+        release(cells);
+      });
+    });
+  });
+  await within(
+    LIMIT,
+    "the reactor to stop",
+    r.run({ installSignalHandlers: false }),
+  );
+  order.push("run resolved");
+  assert.deepEqual(order, ["released", "job done", "run resolved"]);
+  assert.equal(pool.started, false);
+  assert.equal(pool.workers, 0);
 });
