@@ -19,7 +19,20 @@ const log = new Logger("application");
 
 /**
  * What every service offers: a name, a running flag, a parent, and the
- * three start/stop steps.
+ * three start/stop steps. Extend {@linkcode Service} rather than writing
+ * one from scratch.
+ *
+ * @example Any object with these members can join a MultiService
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type IService, MultiService, Service } from "@twisted-deno/core/application";
+ *
+ * const service: IService = new Service();
+ * const parent = new MultiService();
+ * service.setServiceParent(parent);
+ * parent.startService();
+ * assert.equal(service.running, true);
+ * ```
  */
 export interface IService {
   /** The service's name, unique among its siblings (or undefined). */
@@ -69,7 +82,22 @@ export interface ServiceMakerOptions {
   reusePort: boolean;
 }
 
-/** A container of services, which starts and stops them together. */
+/**
+ * A container of services, which starts and stops them together.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type IServiceCollection, MultiService, Service } from "@twisted-deno/core/application";
+ *
+ * const collection: IServiceCollection = new MultiService();
+ * const child = new Service();
+ * child.setName("child");
+ * child.setServiceParent(collection);
+ * assert.equal(collection.getServiceNamed("child"), child);
+ * assert.deepEqual([...collection], [child]);
+ * ```
+ */
 export interface IServiceCollection extends Iterable<IService> {
   /** The child named `name`; throws {@linkcode NoSuchServiceError} if none. */
   getServiceNamed(name: string): IService;

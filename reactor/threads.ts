@@ -19,8 +19,12 @@
  * Workers start lazily, up to `maxthreads`; each runs one job at a time.
  * A worker that crashes (an uncaught error outside the job's own call, or
  * `Deno.exit()`) fails the job it was running and is replaced. Workers
- * inherit the process's permissions. Idle workers do not keep the process
- * alive; the reactor stops its pool at shutdown, waiting for running jobs.
+ * inherit the process's permissions; note that Deno checks read permission
+ * when a worker loads a local (`file:`) module, this pool's own worker
+ * script included, so a program using threads from local files needs
+ * `--allow-read` (for those files at least). Idle workers do not keep the
+ * process alive; the reactor stops its pool at shutdown, waiting for
+ * running jobs.
  *
  * Jobs run in `node:worker_threads` workers (Deno's own Workers underneath,
  * but the Node flavour can be unref'd when idle): in job code `self` is not
