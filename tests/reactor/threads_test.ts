@@ -530,3 +530,21 @@ Deno.test("reactor shutdown waits for running jobs, then stops the pool", async 
   assert.equal(pool.started, false);
   assert.equal(pool.workers, 0);
 });
+
+Deno.test("callInThreadWithCallback reports success and failure to onResult", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    const results: [boolean, unknown][] = [];
+    const both = new Promise<void>((resolve) => {
+      const onResult = (ok: boolean, result: unknown) => {
+        results.push([ok, result]);
+        if (results.length === 2) resolve();
+      };
+      pool.callInThreadWithCallback(onResult, jobs, "add", 1, 2);
+      pool.callInThreadWithCallback(onResult, jobs, "fail", "nope");
+    });
+    await within(LIMIT, "both results", both);
+    assert.deepEqual(results[0], [true, 3]);
+    assert.equal(results[1][0], false);
+    assert.equal((results[1][1] as Failure).getErrorMessage(), "nope");
+  });
+});
