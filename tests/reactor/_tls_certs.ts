@@ -22,6 +22,7 @@ export interface TestCerts {
   keyPem: string;
   /** Paths of the same. */
   caFile: string;
+  otherCaFile: string;
   certFile: string;
   keyFile: string;
 }
@@ -142,6 +143,7 @@ async function make(): Promise<TestCerts | null> {
     certPem: await read("leaf.pem"),
     keyPem: await read("leaf.key"),
     caFile: `${dir}/ca.pem`,
+    otherCaFile: `${dir}/other-ca.pem`,
     certFile: `${dir}/leaf.pem`,
     keyFile: `${dir}/leaf.key`,
   };

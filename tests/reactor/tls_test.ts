@@ -4,9 +4,18 @@ import { ClientFactory, Factory, Protocol } from "../../protocols/protocol.ts";
 import { DenoReactor, reactor } from "../../reactor/reactor.ts";
 import {
   negotiatedProtocol,
+  SSL4ClientEndpoint,
+  SSL4ServerEndpoint,
   TLSHandshakeError,
   TLSTransport,
 } from "../../reactor/tls.ts";
+import {
+  clientFromString,
+  ConnectingCancelledError,
+  connectProtocol,
+  quoteStringArgument,
+  serverFromString,
+} from "../../reactor/endpoints.ts";
 import {
   CannotListenError,
   ConnectionDone,
@@ -973,5 +982,203 @@ tlsTest(
     } finally {
       stalled.close();
     }
+  },
+);
+
+// -------------------------------------------------------------- endpoints
+
+tlsTest(
+  "ssl: and tls: descriptions make endpoints that talk to each other",
+  async (c) => {
+    const q = quoteStringArgument;
+    const serverEndpoint = serverFromString(
+      reactor,
+      `ssl:0:privateKey=${q(c.keyFile)}:certKey=${
+        q(c.certFile)
+      }:interface=127.0.0.1:alpnProtocols=x-a,x-b`,
+    );
+    assert.ok(serverEndpoint instanceof SSL4ServerEndpoint);
+    const server = new Server(() => new Echo());
+    const port = await serverEndpoint.listen(server);
+    try {
+      const at = tcpHost(port);
+      const endpoint = clientFromString(
+        reactor,
+        `tls:127.0.0.1:${at.port}:trustRoots=${
+          q(c.caFile)
+        }:hostname=localhost:alpnProtocols=x-b`,
+      );
+      assert.ok(endpoint instanceof SSL4ClientEndpoint);
+      const proto = await within(
+        10_000,
+        "the endpoint to connect",
+        connectProtocol(endpoint, new Recorder()).asPromise(),
+      );
+      assert.deepEqual(proto.events, ["made"], "fired after connectionMade");
+      assert.equal((proto.transport as TLSTransport).negotiatedProtocol, "x-b");
+      proto.transport!.write("through endpoints");
+      assert.equal(decode(await proto.bytes(17)), "through endpoints");
+      proto.transport!.loseConnection();
+      await proto.closed();
+      await (await server.connected()).closed();
+    } finally {
+      await port.stopListening();
+    }
+  },
+);
+
+tlsTest(
+  "ssl: accepts one PEM file holding both key and certificate, and Twisted's client form",
+  async (c) => {
+    const combined = `${c.dir}/combined.pem`;
+    await Deno.writeTextFile(combined, c.certPem + c.keyPem);
+    const caDir = await Deno.makeTempDir({ dir: c.dir, prefix: "roots-" });
+    await Deno.copyFile(c.caFile, `${caDir}/ca.pem`);
+    await Deno.writeTextFile(`${caDir}/README`, "not a certificate");
+    const server = new Server(() => new Echo());
+    const port = await serverFromString(
+      reactor,
+      `ssl:0:privateKey=${quoteStringArgument(combined)}:interface=127.0.0.1`,
+    ).listen(server);
+    try {
+      const endpoint = clientFromString(
+        reactor,
+        `ssl:host=127.0.0.1:port=${tcpHost(port).port}:caCertsDir=${
+          quoteStringArgument(caDir)
+        }`,
+      ) as SSL4ClientEndpoint;
+      assert.deepEqual(endpoint.tls.caCerts, [c.caPem], "only the .pem file");
+      const proto = await within(
+        10_000,
+        "the endpoint to connect",
+        connectProtocol(endpoint, new Recorder()).asPromise(),
+      );
+      proto.transport!.loseConnection();
+      await proto.closed();
+      await (await server.connected()).closed();
+    } finally {
+      await port.stopListening();
+    }
+  },
+);
+
+tlsTest(
+  "a client endpoint's Deferred fails with the handshake error",
+  async (c) => {
+    const { server, port, at } = listenEcho(c);
+    try {
+      using _logs = captureLogs();
+      const endpoint = clientFromString(
+        reactor,
+        `tls:127.0.0.1:${at.port}:trustRoots=${
+          quoteStringArgument(c.otherCaFile)
+        }`,
+      );
+      await assert.rejects(
+        within(
+          10_000,
+          "the failure",
+          connectProtocol(endpoint, new Recorder()).asPromise(),
+        ),
+        (e: unknown) =>
+          e instanceof TLSHandshakeError && /UnknownIssuer/.test(e.message),
+      );
+      assert.equal(server.built.length, 0);
+    } finally {
+      await port.stopListening();
+    }
+  },
+);
+
+tlsTest(
+  "cancelling a client endpoint's Deferred abandons the handshake",
+  async () => {
+    const silent = Deno.listen({ hostname: LOOPBACK, port: 0 });
+    try {
+      const endpoint = new SSL4ClientEndpoint(
+        reactor,
+        LOOPBACK,
+        silent.addr.port,
+      );
+      const d = endpoint.connect(new Server(() => new Recorder()));
+      const server = await within(5_000, "the TCP accept", silent.accept());
+      await within(5_000, "the ClientHello", server.read(new Uint8Array(4096)));
+      d.cancel();
+      await assert.rejects(d.asPromise(), ConnectingCancelledError);
+      server.close();
+    } finally {
+      silent.close();
+    }
+  },
+);
+
+tlsTest(
+  "bad ssl: and tls: descriptions are refused with the reason",
+  async (c) => {
+    const q = quoteStringArgument;
+    const cases: Array<[() => unknown, RegExp]> = [
+      [
+        () => serverFromString(reactor, `ssl:privateKey=${q(c.keyFile)}`),
+        /port is required/,
+      ],
+      [
+        () => serverFromString(reactor, "ssl:443:privateKey=/nonexistent.pem"),
+        /cannot read privateKey \/nonexistent\.pem/,
+      ],
+      [() =>
+        serverFromString(
+          reactor,
+          `ssl:443:privateKey=${q(c.keyFile)}:colour=red`,
+        ), /unknown argument "colour"/],
+      [() =>
+        serverFromString(
+          reactor,
+          `ssl:443:privateKey=${q(c.keyFile)}:sslmethod=TLSv1_METHOD`,
+        ), /OpenSSL settings/],
+      [() =>
+        serverFromString(
+          reactor,
+          `ssl:443:privateKey=${q(c.keyFile)}:extraCertChain=${q(c.keyFile)}`,
+        ), /holds no PEM certificate/],
+      [
+        () => serverFromString(reactor, `ssl:https:privateKey=${q(c.keyFile)}`),
+        /port "https" is not an integer/,
+      ],
+      [() => clientFromString(reactor, "tls:example.com"), /port is required/],
+      [
+        () => clientFromString(reactor, "tls:example.com:443:privateKey=k.pem"),
+        /client certificates are not supported/,
+      ],
+      [
+        () => clientFromString(reactor, "ssl:example.com:443:certKey=c.pem"),
+        /client certificates are not supported/,
+      ],
+      [() =>
+        clientFromString(
+          reactor,
+          "tls:example.com:443:trustRoots=/nonexistent",
+        ), /cannot read trustRoots \/nonexistent/],
+      [() =>
+        clientFromString(
+          reactor,
+          `tls:example.com:443:trustRoots=${q(c.dir)}/roots-none`,
+        ), /cannot read trustRoots/],
+      [
+        () => clientFromString(reactor, "tls:example.com:443:timeout=soon"),
+        /timeout "soon"/,
+      ],
+      [
+        () => clientFromString(reactor, "tls:example.com:443:caCertsDir=/tmp"),
+        /unknown argument "caCertsDir"/,
+      ],
+    ];
+    for (const [make, message] of cases) {
+      assert.throws(
+        make,
+        (e: unknown) => e instanceof TypeError && message.test(e.message),
+        String(message),
+      );
+    }
+    await Promise.resolve();
   },
 );
