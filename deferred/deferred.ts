@@ -32,11 +32,17 @@ export interface CallLaterClock {
 type AnyFn = (...args: any[]) => unknown;
 
 /**
- * A callback type checked bivariantly (as methods are), so that a
- * `Deferred<number>` is usable where a `Deferred<unknown>` is expected, as a
- * `Promise<number>` is. Callers still get full inference for `result`.
+ * The type of a function added to a Deferred: called with the result (or
+ * Failure) and the extra arguments. It is checked bivariantly, as methods
+ * are, so that a `Deferred<number>` is usable where a `Deferred<unknown>` is
+ * expected, as a `Promise<number>` is; callers still get full inference
+ * for `result`.
+ *
+ * @typeParam In The result it is called with.
+ * @typeParam A Its extra arguments.
+ * @typeParam Out What it returns.
  */
-type Callback<In, A extends unknown[], Out> = {
+export type DeferredCallback<In, A extends unknown[], Out> = {
   bivarianceHack(result: In, ...args: A): Out;
 }["bivarianceHack"];
 
@@ -164,15 +170,17 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   #called = false;
   #running = false;
   #paused = 0;
-  #canceller: Callback<Deferred<T>, [], void> | undefined;
+  #canceller: DeferredCallback<Deferred<T>, [], void> | undefined;
   /** Rarely used state, allocated when first needed: keeps the object small. */
   #extra: Extra | null = null;
 
   /**
+   * Makes a Deferred without a result.
+   *
    * @param canceller Called by `cancel()` before the Deferred has a
    *   result; it should stop the work and may fire the Deferred itself.
    */
-  constructor(canceller?: Callback<Deferred<T>, [], void>) {
+  constructor(canceller?: DeferredCallback<Deferred<T>, [], void>) {
     this.#canceller = canceller;
     if (getDebugging()) this.#more().created = stackHere("created");
   }
@@ -286,8 +294,8 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * ```
    */
   addCallbacks<R1, R2 = never>(
-    callback: Callback<T, never[], R1> | null,
-    errback?: Callback<Failure, never[], R2> | null,
+    callback: DeferredCallback<T, never[], R1> | null,
+    errback?: DeferredCallback<Failure, never[], R2> | null,
     options?: { callbackArgs?: unknown[]; errbackArgs?: unknown[] },
   ): Deferred<Awaited<R1> | Exclude<Awaited<R2>, Failure>> {
     if (callback !== null && typeof callback !== "function") {
@@ -324,7 +332,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    *   when it is a Deferred or thenable).
    */
   addCallback<R, A extends unknown[]>(
-    fn: Callback<T, A, R>,
+    fn: DeferredCallback<T, A, R>,
     ...args: A
   ): Deferred<Awaited<R>> {
     if (typeof fn !== "function") notAFunction("addCallback", fn);
@@ -375,7 +383,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @returns This Deferred.
    */
   addBoth<R, A extends unknown[]>(
-    fn: Callback<T | Failure, A, R>,
+    fn: DeferredCallback<T | Failure, A, R>,
     ...args: A
   ): Deferred<Exclude<Awaited<R>, Failure>> {
     if (typeof fn !== "function") notAFunction("addBoth", fn);

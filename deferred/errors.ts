@@ -20,8 +20,14 @@ import type { Failure } from "./failure.ts";
  * ```
  */
 export class AlreadyCalledError extends Error {
+  /** The error's name: `"AlreadyCalledError"`. */
   override readonly name = "AlreadyCalledError";
-  /** @param detail Extra text, such as the first firing's stack. */
+  /**
+   * Makes the error.
+   *
+   * @param detail Extra text, such as the first firing's stack.
+   * @param options The cause, if any.
+   */
   constructor(detail = "", options?: ErrorOptions) {
     super(
       "Cannot fire Deferred: it already has a result" +
@@ -47,7 +53,14 @@ export class AlreadyCalledError extends Error {
  * ```
  */
 export class CancelledError extends Error {
+  /** The error's name: `"CancelledError"`. */
   override readonly name = "CancelledError";
+  /**
+   * Makes the error.
+   *
+   * @param message What was cancelled.
+   * @param options The cause, if any.
+   */
   constructor(message = "Deferred was cancelled", options?: ErrorOptions) {
     super(message, options);
   }
@@ -66,8 +79,14 @@ export class CancelledError extends Error {
  * ```
  */
 export class TimeoutError extends Error {
+  /** The error's name: `"TimeoutError"`. */
   override readonly name = "TimeoutError";
-  /** @param timeout The timeout, in seconds. */
+  /**
+   * Makes the error.
+   *
+   * @param timeout The timeout, in seconds.
+   * @param options The cause (the CancelledError), if any.
+   */
   constructor(readonly timeout?: number, options?: ErrorOptions) {
     super(
       timeout === undefined
@@ -93,8 +112,11 @@ export class TimeoutError extends Error {
  * ```
  */
 export class FirstError extends Error {
+  /** The error's name: `"FirstError"`. */
   override readonly name = "FirstError";
   /**
+   * Makes the error; its cause is the sub-failure's value.
+   *
    * @param subFailure The failure of the Deferred that failed.
    * @param index Its position in the list.
    */
@@ -121,8 +143,13 @@ export class FirstError extends Error {
  * ```
  */
 export class FailureGroup extends Error {
+  /** The error's name: `"FailureGroup"`. */
   override readonly name = "FailureGroup";
-  /** @param failures Every failure, in list order. */
+  /**
+   * Makes the error.
+   *
+   * @param failures Every failure, in list order.
+   */
   constructor(readonly failures: Failure[]) {
     super(`All ${failures.length} Deferreds failed`);
   }
@@ -142,7 +169,14 @@ export class FailureGroup extends Error {
  * ```
  */
 export class QueueOverflow extends Error {
+  /** The error's name: `"QueueOverflow"`. */
   override readonly name = "QueueOverflow";
+  /**
+   * Makes the error.
+   *
+   * @param message What overflowed.
+   * @param options The cause, if any.
+   */
   constructor(
     message = "Cannot put: the queue is full",
     options?: ErrorOptions,
@@ -165,7 +199,14 @@ export class QueueOverflow extends Error {
  * ```
  */
 export class QueueUnderflow extends Error {
+  /** The error's name: `"QueueUnderflow"`. */
   override readonly name = "QueueUnderflow";
+  /**
+   * Makes the error.
+   *
+   * @param message What underflowed.
+   * @param options The cause, if any.
+   */
   constructor(
     message = "Cannot get: too many gets are already waiting",
     options?: ErrorOptions,

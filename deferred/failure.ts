@@ -5,11 +5,9 @@
  * @module
  */
 
-// deno-lint-ignore no-explicit-any
-type ErrorClass = abstract new (...args: any[]) => unknown;
-
 /** What `check()`/`trap()` accept: a class, or a class or error name. */
-export type FailureType = ErrorClass | string;
+// deno-lint-ignore no-explicit-any
+export type FailureType = (abstract new (...args: any[]) => unknown) | string;
 
 let debugging = false;
 
@@ -77,6 +75,8 @@ export class Failure {
   readonly captureStack?: string;
 
   /**
+   * Captures a thrown value.
+   *
    * @param value The thrown value. A Failure given another Failure copies it.
    */
   constructor(value: unknown) {

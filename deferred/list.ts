@@ -131,6 +131,8 @@ export class DeferredList<T = unknown, F extends boolean = false>
   #deferreds: Deferred<T>[];
 
   /**
+   * Starts waiting on the Deferreds.
+   *
    * @param deferredList The Deferreds to wait on (copied: adding to the
    *   iterable later changes nothing).
    * @param options When to fire, and whether to consume failures.

@@ -149,6 +149,8 @@ export class DeferredSemaphore {
   #waiting = new Fifo<Deferred<DeferredSemaphore>>();
 
   /**
+   * Makes a semaphore with all its tokens free.
+   *
    * @param tokens How many holders it allows at once (an integer >= 1).
    * @throws {RangeError} When `tokens` is not an integer of at least 1.
    */

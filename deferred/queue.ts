@@ -44,6 +44,8 @@ export class DeferredQueue<T> {
   #waiting = new Fifo<Deferred<T>>();
 
   /**
+   * Makes an empty queue.
+   *
    * @param size The most items kept at once; no limit by default.
    * @param backlog The most gets waiting at once; no limit by default.
    * @throws {RangeError} When a limit is negative or not a whole number.

@@ -256,6 +256,8 @@ function stringify(value: unknown): string {
  */
 export class Logger {
   /**
+   * Makes a logger for one namespace.
+   *
    * @param namespace The namespace stamped on each event.
    * @param publisher Where events go; the global publisher by default.
    * @param source The object emitting events, recorded as `log_source`.

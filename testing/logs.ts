@@ -66,7 +66,10 @@ export class LogCapture implements Disposable {
 
   /**
    * Marks logged failures of `types` (all, when none given) as expected
-   * and returns them.
+   * and returns them, as Twisted's `flushLoggedErrors` does.
+   *
+   * @param types Error classes or names to flush.
+   * @returns The failures flushed now, in the order they were logged.
    */
   flushLoggedErrors(...types: FailureType[]): Failure[] {
     const flushed: Failure[] = [];
@@ -81,7 +84,12 @@ export class LogCapture implements Disposable {
     return flushed;
   }
 
-  /** @throws {Error} When failures were logged and not flushed. */
+  /**
+   * Asserts that every logged failure was flushed.
+   *
+   * @throws {Error} When failures were logged and not flushed, listing
+   *   their tracebacks.
+   */
   assertNoFailures(): void {
     const left = this.failures();
     if (left.length > 0) {

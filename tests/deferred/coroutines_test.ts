@@ -103,6 +103,7 @@ Deno.test("an error thrown by the generator fails the returned Deferred", () => 
     throw new GenericError("thrown");
   });
   assert.equal(failureResultOf(f(), GenericError).getErrorMessage(), "thrown");
+  // deno-lint-ignore require-yield -- finishing without a yield is tested
   const g = inlineCallbacks(function* () {
     throw new GenericError("before any yield");
   });
@@ -196,6 +197,7 @@ Deno.test("returning a Deferred or Promise from the generator fires with its res
   assertNoResult(d);
   later.callback("adopted");
   assert.equal(successResultOf(d), "adopted");
+  // deno-lint-ignore require-yield -- finishing without a yield is tested
   const g = inlineCallbacks(function* () {
     return Promise.resolve(9);
   });
@@ -425,6 +427,7 @@ Deno.test("ensureDeferred returns a Deferred it is given as it is", () => {
 });
 
 Deno.test("ensureDeferred fires with a Promise's value, or fails with its rejection", async () => {
+  // deno-lint-ignore require-await -- an async function is what is tested
   const d = ensureDeferred((async () => 42)());
   const typed: Equals<typeof d, Deferred<number>> = true;
   assert.ok(typed);

@@ -1275,9 +1275,11 @@ Deno.test("maybeDeferred returns a Deferred the function returned, and adapts a 
   assert.equal(d2, d1);
   d1.callback("Success");
   assert.equal(successResultOf(d2), "Success");
+  // deno-lint-ignore require-await -- an async function is what is tested
   const fromAsync = maybeDeferred(async () => 7);
   const typed: Deferred<number> = fromAsync;
   assert.equal(await typed, 7);
+  // deno-lint-ignore require-await -- an async function is what is tested
   const failing = maybeDeferred(async () => {
     throw new GenericError("async");
   });
@@ -1311,6 +1313,7 @@ Deno.test("result types flow through the chain (checked at compile time)", () =>
   const isString: Equals<typeof d, Deferred<string>> = true;
   const awaited = succeed(1).addCallback(() => succeed("inner"));
   const isInner: Equals<typeof awaited, Deferred<string>> = true;
+  // deno-lint-ignore require-await -- an async function is what is tested
   const fromPromise = succeed(1).addCallback(async () => true);
   const isBool: Equals<typeof fromPromise, Deferred<boolean>> = true;
   const recovered = succeed(1).addErrback(() => "fallback");

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import {
   CancelledError,
-  Deferred,
+  type Deferred,
   DeferredQueue,
   QueueOverflow,
   QueueUnderflow,
