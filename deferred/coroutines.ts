@@ -18,6 +18,20 @@ import { Failure } from "./failure.ts";
  * A generator as {@linkcode inlineCallbacks} runs it: it yields Deferreds,
  * thenables, nested generators or plain values, is sent their results, and
  * returns `R`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ensureDeferred, type InlineGenerator, succeed } from "@twisted-deno/core/deferred";
+ *
+ * function* double(): InlineGenerator<number> {
+ *   const n: number = yield succeed(21);
+ *   return n * 2;
+ * }
+ * let got = 0;
+ * ensureDeferred(double()).addCallback((n) => { got = n; });
+ * assert.equal(got, 42);
+ * ```
  */
 // deno-lint-ignore no-explicit-any
 export type InlineGenerator<R = unknown> = Generator<unknown, R, any>;

@@ -19,6 +19,19 @@ import { Failure, getDebugging } from "./failure.ts";
 /**
  * The part of a reactor's time service that {@linkcode Deferred.addTimeout}
  * needs. Every `IReactorTime` (the reactor, `Clock`) satisfies it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CallLaterClock, Deferred } from "@twisted-deno/core/deferred";
+ * import { Clock } from "@twisted-deno/core/testing";
+ *
+ * const clock: CallLaterClock = new Clock();
+ * const d = new Deferred().addTimeout(1, clock);
+ * d.addErrback(() => "timed out");
+ * (clock as Clock).advance(1);
+ * assert.equal(await d, "timed out");
+ * ```
  */
 export interface CallLaterClock {
   /** Schedules `fn` after `delay` seconds. */
@@ -41,6 +54,15 @@ type AnyFn = (...args: any[]) => unknown;
  * @typeParam In The result it is called with.
  * @typeParam A Its extra arguments.
  * @typeParam Out What it returns.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DeferredCallback, succeed } from "@twisted-deno/core/deferred";
+ *
+ * const addTo: DeferredCallback<number, [number], number> = (n, k) => n + k;
+ * assert.equal(await succeed(1).addCallback(addTo, 2), 3);
+ * ```
  */
 export type DeferredCallback<In, A extends unknown[], Out> = {
   bivarianceHack(result: In, ...args: A): Out;

@@ -5,7 +5,18 @@
  * @module
  */
 
-/** What `check()`/`trap()` accept: a class, or a class or error name. */
+/**
+ * What `check()`/`trap()` accept: a class, or a class or error name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Failure, type FailureType } from "@twisted-deno/core/deferred";
+ *
+ * const wanted: FailureType[] = [TypeError, "RangeError"];
+ * assert.equal(new Failure(new RangeError("x")).check(...wanted), "RangeError");
+ * ```
+ */
 // deno-lint-ignore no-explicit-any
 export type FailureType = (abstract new (...args: any[]) => unknown) | string;
 

@@ -21,12 +21,35 @@ const log = new Logger("deferred");
 /**
  * One entry of a {@linkcode DeferredList}'s result: `[true, result]` for a
  * Deferred that succeeded, `[false, failure]` for one that failed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DeferredListResult, Failure } from "@twisted-deno/core/deferred";
+ *
+ * const entries: DeferredListResult<number>[] = [[true, 1], [false, new Failure(new Error("x"))]];
+ * const values = entries.flatMap(([ok, v]) => ok ? [v] : []);
+ * assert.deepEqual(values, [1]);
+ * ```
  */
 export type DeferredListResult<T> =
   | [success: true, result: T]
   | [success: false, failure: Failure];
 
-/** Options of {@linkcode DeferredList}. */
+/**
+ * Options of {@linkcode DeferredList}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DeferredList, type DeferredListOptions, fail } from "@twisted-deno/core/deferred";
+ *
+ * const options: DeferredListOptions = { fireOnOneErrback: true, consumeErrors: true };
+ * let failed = false;
+ * new DeferredList([fail(new Error("x"))], options).addErrback(() => { failed = true; });
+ * assert.equal(failed, true);
+ * ```
+ */
 export interface DeferredListOptions {
   /**
    * Fire with `[result, index]` as soon as one Deferred succeeds. With an
@@ -46,7 +69,19 @@ export interface DeferredListOptions {
   consumeErrors?: boolean;
 }
 
-/** The result type of a Deferred. */
+/**
+ * The result type of a Deferred.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DeferredResult, succeed } from "@twisted-deno/core/deferred";
+ *
+ * const d = succeed("text");
+ * const value: DeferredResult<typeof d> = "also text";
+ * assert.equal(typeof value, "string");
+ * ```
+ */
 export type DeferredResult<D> = D extends Deferred<infer V> ? V : never;
 
 function checkDeferreds<T>(list: Iterable<Deferred<T>>, who: string) {
@@ -197,7 +232,20 @@ export class DeferredList<T = unknown, F extends boolean = false>
   }
 }
 
-/** Options of {@linkcode gatherResults}. */
+/**
+ * Options of {@linkcode gatherResults}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fail, gatherResults, type GatherResultsOptions } from "@twisted-deno/core/deferred";
+ *
+ * const options: GatherResultsOptions = { consumeErrors: true };
+ * const member = fail<number>(new Error("x"));
+ * gatherResults([member], options).addErrback(() => undefined);
+ * assert.equal(await member, undefined); // consumed: no unhandled error left
+ * ```
+ */
 export interface GatherResultsOptions {
   /**
    * After a failure has been seen, replace it with `undefined` in that

@@ -7,7 +7,18 @@
  * @module
  */
 
-/** Severity of a log event, from least to most severe. */
+/**
+ * Severity of a log event, from least to most severe.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LOG_LEVELS, type LogLevel } from "@twisted-deno/core/log";
+ *
+ * const level: LogLevel = "warn";
+ * assert.ok(LOG_LEVELS[level] > LOG_LEVELS.info);
+ * ```
+ */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "critical";
 
 /**
@@ -29,7 +40,22 @@ export const LOG_LEVELS: Readonly<Record<LogLevel, number>> = Object.freeze({
   critical: 4,
 });
 
-/** What a failure attached to an event must offer to be formatted. */
+/**
+ * What a failure attached to an event must offer to be formatted. A
+ * `Failure` is one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatEventAsText, type LoggableFailure } from "@twisted-deno/core/log";
+ *
+ * const failure: LoggableFailure = { value: "why", getTraceback: () => "the trace" };
+ * const text = formatEventAsText({
+ *   log_level: "error", log_format: "oops", log_namespace: "x", log_time: 0, log_failure: failure,
+ * });
+ * assert.match(text, /oops\nthe trace\n$/);
+ * ```
+ */
 export interface LoggableFailure {
   /** The original error or value. */
   readonly value: unknown;
@@ -41,6 +67,17 @@ export interface LoggableFailure {
  * A log event: a plain object. The `log_*` keys are set by the
  * {@linkcode Logger}; any other key is a field that `log_format` may name as
  * `{field}`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatEvent, type LogEvent } from "@twisted-deno/core/log";
+ *
+ * const event: LogEvent = {
+ *   log_level: "info", log_format: "{user} logged in", log_namespace: "auth", log_time: 0, user: "ada",
+ * };
+ * assert.equal(formatEvent(event), "ada logged in");
+ * ```
  */
 export interface LogEvent {
   /** How severe the event is. */
@@ -59,7 +96,22 @@ export interface LogEvent {
   [field: string]: unknown;
 }
 
-/** A function that receives every event published to it. */
+/**
+ * A function that receives every event published to it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Logger, LogPublisher, type LogObserver } from "@twisted-deno/core/log";
+ *
+ * let count = 0;
+ * const counter: LogObserver = () => { count++; };
+ * const publisher = new LogPublisher();
+ * publisher.addObserver(counter);
+ * new Logger("x", publisher).info("one");
+ * assert.equal(count, 1);
+ * ```
+ */
 export type LogObserver = (event: LogEvent) => void;
 
 /**

@@ -4,9 +4,15 @@
  *
  * @example
  * ```ts
- * import { Logger } from "@twisted-deno/core/log";
+ * import assert from "node:assert/strict";
+ * import { formatEvent, globalLogPublisher, type LogEvent, Logger } from "@twisted-deno/core/log";
  *
+ * const seen: LogEvent[] = [];
+ * const observer = (e: LogEvent) => { seen.push(e); };
+ * globalLogPublisher.addObserver(observer);
  * new Logger("my-app").debug("Started {n} workers", { n: 4 });
+ * globalLogPublisher.removeObserver(observer);
+ * assert.equal(formatEvent(seen[0]), "Started 4 workers");
  * ```
  *
  * @module

@@ -14,7 +14,21 @@ import {
   type LogObserver,
 } from "./logger.ts";
 
-/** Options shared by the writing observers. */
+/**
+ * Options shared by the writing observers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { textFileLogObserver, type WritingObserverOptions } from "@twisted-deno/core/log";
+ *
+ * const options: WritingObserverOptions = { minLevel: "error" };
+ * const lines: string[] = [];
+ * const observer = textFileLogObserver((t) => { lines.push(t); }, options);
+ * observer({ log_level: "info", log_format: "quiet", log_namespace: "x", log_time: 0 });
+ * assert.equal(lines.length, 0);
+ * ```
+ */
 export interface WritingObserverOptions {
   /** Events below this level are ignored; `debug` (everything) by default. */
   minLevel?: LogLevel;
@@ -26,11 +40,16 @@ const encoder = new TextEncoder();
  * Writes text to the process's standard error, synchronously so nothing is
  * lost if the process exits next.
  *
- * @example
- * ```ts
- * import { writeStderr } from "@twisted-deno/core/log";
+ * @param text The text, written whole.
  *
- * writeStderr(""); // writes nothing, but shows the signature
+ * @example As the sink of an observer
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { textFileLogObserver, writeStderr } from "@twisted-deno/core/log";
+ *
+ * const observer = textFileLogObserver(writeStderr, { minLevel: "critical" });
+ * assert.equal(typeof observer, "function");
+ * writeStderr(""); // writes nothing
  * ```
  */
 export function writeStderr(text: string): void {

@@ -14,7 +14,22 @@ import {
   type LogPublisher,
 } from "../log/mod.ts";
 
-/** Options of {@linkcode captureLogs}. */
+/**
+ * Options of {@linkcode captureLogs}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Logger, LogPublisher } from "@twisted-deno/core/log";
+ * import { captureLogs, type CaptureLogsOptions } from "@twisted-deno/core/testing";
+ *
+ * const publisher = new LogPublisher();
+ * const options: CaptureLogsOptions = { publisher };
+ * using logs = captureLogs(options);
+ * new Logger("mine", publisher).info("private");
+ * assert.deepEqual(logs.messages, ["private"]);
+ * ```
+ */
 export interface CaptureLogsOptions {
   /** The publisher to watch (the global one by default). */
   publisher?: LogPublisher;
@@ -26,6 +41,21 @@ export interface CaptureLogsOptions {
  * Events collected by {@linkcode captureLogs}. Disposing it (`using`)
  * stops the capture and throws if a logged failure was never flushed, as
  * Twisted's trial fails a test that logs an unexpected error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Failure } from "@twisted-deno/core/deferred";
+ * import { Logger } from "@twisted-deno/core/log";
+ * import { captureLogs } from "@twisted-deno/core/testing";
+ *
+ * const logs = captureLogs();
+ * new Logger("x").failure("oops", new Failure(new RangeError("bad")));
+ * logs.stop();
+ * assert.throws(() => logs.assertNoFailures(), /1 unexpected failure/);
+ * assert.equal(logs.flushLoggedErrors(RangeError).length, 1);
+ * logs.assertNoFailures();
+ * ```
  */
 export class LogCapture implements Disposable {
   /** Every event seen, in order. */

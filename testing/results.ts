@@ -116,10 +116,12 @@ export function failureResultOf<T>(
  *
  * @example
  * ```ts
- * import { Deferred } from "@twisted-deno/core/deferred";
+ * import assert from "node:assert/strict";
+ * import { Deferred, succeed } from "@twisted-deno/core/deferred";
  * import { assertNoResult } from "@twisted-deno/core/testing";
  *
  * assertNoResult(new Deferred());
+ * assert.throws(() => assertNoResult(succeed(1)), /No result expected/);
  * ```
  */
 export function assertNoResult<T>(d: Deferred<T>): void {
