@@ -694,11 +694,10 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * Runs as much of the chain as can run now: Twisted's `_runCallbacks`.
    *
    * This first part is the fast path, kept small so that V8 inlines it into
-   * `callback()` and `addCallback()`: plain callbacks (no extra arguments)
-   * called on plain values. Anything else (a Link, a waiting Deferred, a
-   * Failure, a callback returning an object that may be a Deferred or a
-   * thenable) goes on in {@linkcode Deferred.#runChain} from where this
-   * stopped.
+   * `callback()` and `addCallback()`: callbacks called on plain values.
+   * Anything else (a Failure, a waiting Deferred, a callback returning an
+   * object that may be a Deferred or a thenable) goes on in
+   * {@linkcode Deferred.#runChain} from where this stopped.
    */
   #runCallbacks(): void {
     if (this.#running) return; // running above us: the loop sees new links
@@ -713,12 +712,22 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     this.#running = true;
     while (i < this.#count) {
       const entry = links[i];
-      if (typeof entry !== "function") break;
+      let fn: AnyFn | null;
+      let args = NO_ARGS;
+      if (typeof entry === "function") {
+        fn = entry as AnyFn;
+      } else if (entry instanceof Link) {
+        fn = entry.cb;
+        args = entry.cbArgs;
+      } else {
+        break; // a waiting Deferred
+      }
       // Drop each link as it runs: a long-lived Deferred should not keep
       // closures it has already run alive.
       links[i++] = undefined;
+      if (fn === null) continue;
       try {
-        result = entry(result);
+        result = args.length === 0 ? fn(result) : fn(result, ...args);
       } catch (error) {
         result = error instanceof Failure ? error : new Failure(error);
       }
