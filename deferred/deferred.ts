@@ -358,10 +358,44 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     ...args: A
   ): Deferred<Awaited<R>> {
     if (typeof fn !== "function") notAFunction("addCallback", fn);
-    this.#push(
-      args.length === 0 ? fn : new Link(fn as AnyFn, null, args, NO_ARGS),
-    );
+    if (args.length === 0 && this.#next === this.#count && this.#called) {
+      this.#runNow(fn as AnyFn);
+    } else {
+      this.#push(
+        args.length === 0 ? fn : new Link(fn as AnyFn, null, args, NO_ARGS),
+      );
+    }
     return this as unknown as Deferred<Awaited<R>>;
+  }
+
+  /**
+   * addCallback() on a Deferred that has a result and nothing left to run:
+   * calls `fn` at once without storing it, the usual way of reading a
+   * result. Falls back to the chain for anything unusual.
+   */
+  #runNow(fn: AnyFn): void {
+    let result = this.#result;
+    if (this.#running || this.#paused > 0 || result instanceof Failure) {
+      return this.#push(fn);
+    }
+    this.#running = true;
+    try {
+      result = fn(result);
+    } catch (error) {
+      result = error instanceof Failure ? error : new Failure(error);
+    }
+    this.#running = false;
+    this.#result = result;
+    if (
+      (typeof result === "object" && result !== null) ||
+      typeof result === "function"
+    ) {
+      this.#runChain(true); // maybe a Deferred, a thenable or a Failure
+    } else if (this.#next < this.#count) {
+      this.#runCallbacks(); // fn added callbacks: run them now
+    } else if (this.#extra !== null) {
+      this.#forget();
+    }
   }
 
   /**
@@ -742,9 +776,25 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     this.#running = false;
     this.#result = result;
     this.#next = i;
-    if (fresh || i < this.#count) return this.#runChain(fresh);
-    this.#next = this.#count = 0;
-    if (links.length > 64) links.length = 0; // a long chain's storage
+    if (fresh) {
+      if (
+        result instanceof Deferred && result !== this &&
+        (!result.#called || result.#paused > 0)
+      ) {
+        // The usual way to chain: a callback returned a Deferred that has
+        // no result yet. Wait for it (its link to us hands the result over).
+        this.#paused++;
+        result.#links[result.#count++] = this;
+      } else {
+        return this.#runChain(true);
+      }
+    } else if (i < this.#count) {
+      return this.#runChain(false);
+    }
+    if (i === this.#count) {
+      this.#next = this.#count = 0;
+      if (links.length > 64) links.length = 0; // a long chain's storage
+    }
     if (this.#extra !== null) this.#forget();
   }
 

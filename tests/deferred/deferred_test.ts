@@ -340,6 +340,41 @@ Deno.test("a callback added by a running callback does not run until that callba
   assert.deepEqual(called, [1, 2]);
 });
 
+Deno.test("a callback on a fired Deferred that adds callbacks to it runs them right after, in order", () => {
+  const called: number[] = [];
+  const d = succeed(0);
+  d.addCallback((n) => {
+    called.push(1);
+    d.addCallback((m) => {
+      called.push(3);
+      return m;
+    });
+    assert.deepEqual(called, [1], "not before the running one returns");
+    return n + 1;
+  });
+  d.addCallback((n) => {
+    called.push(n === 1 ? 2 : -1);
+  });
+  assert.deepEqual(called, [1, 3, 2]);
+});
+
+Deno.test("a callback on a fired Deferred may return a Deferred, a Failure or throw, like any other", () => {
+  const inner = new Deferred<string>();
+  const d = succeed(1);
+  d.addCallback(() => inner);
+  assertNoResult(d);
+  inner.callback("inner");
+  assert.equal(successResultOf(d), "inner");
+  const e = succeed(1);
+  e.addCallback(() => new Failure(new GenericError("returned")));
+  failureResultOf(e, GenericError);
+  const f = succeed(1);
+  f.addCallback(() => {
+    throw new GenericError("thrown");
+  });
+  failureResultOf(f, GenericError);
+});
+
 Deno.test("an error thrown by a callback added during the chain reaches the next errback", () => {
   const d = new Deferred<void>();
   d.addCallback(() => {
