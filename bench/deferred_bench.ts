@@ -14,7 +14,8 @@ import {
 
 const inc = (n: number): number => n + 1;
 
-// Results are read through these, not through a fresh closure per run.
+// Results are read through these, not through a fresh closure per run;
+// each run resets them first, so a stale value cannot pass the check.
 let out = -1;
 const read = (n: number): void => {
   out = n;
@@ -45,6 +46,7 @@ Deno.bench(
 );
 
 Deno.bench("Deferred chain", { group: chain }, () => {
+  out = -1;
   const d = new Deferred<number>();
   for (let i = 0; i < 10; i++) d.addCallback(inc);
   d.callback(0);
@@ -56,6 +58,7 @@ Deno.bench(
   "Deferred chain, callbacks added after firing",
   { group: chain },
   () => {
+    out = -1;
     const d = succeed(0);
     for (let i = 0; i < 10; i++) d.addCallback(inc);
     d.addCallback(read);
@@ -96,6 +99,7 @@ Deno.bench(
 
 Deno.bench("gatherResults", { group: lists }, () => {
   const ds = new Array<Deferred<number>>(N);
+  outList = [];
   for (let i = 0; i < N; i++) ds[i] = new Deferred<number>();
   gatherResults(ds).addCallback(readList);
   for (let i = 0; i < N; i++) ds[i].callback(i);
@@ -105,6 +109,7 @@ Deno.bench("gatherResults", { group: lists }, () => {
 
 Deno.bench("DeferredList", { group: lists }, () => {
   const ds = new Array<Deferred<number>>(N);
+  outList = [];
   for (let i = 0; i < N; i++) ds[i] = new Deferred<number>();
   new DeferredList(ds).addCallback(readList);
   for (let i = 0; i < N; i++) ds[i].callback(i);
@@ -135,6 +140,7 @@ Deno.bench(
 );
 
 Deno.bench("Deferreds returning the next Deferred", { group: nesting }, () => {
+  out = -1;
   const innermost = new Deferred<number>();
   let outer = innermost;
   for (let i = 1; i < DEPTH; i++) {
