@@ -590,7 +590,13 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     this.#paused++;
   }
 
-  /** Undoes one `pause()`; the chain runs on once none is left. */
+  /**
+   * Undoes one `pause()`; the chain runs on once none is left. (A wait on
+   * a Deferred a callback returned counts as a pause too, as in Twisted:
+   * only undo pauses you made.)
+   *
+   * @throws {RangeError} When the Deferred is not paused.
+   */
   unpause(): void {
     if (this.#paused === 0) {
       throw new RangeError("Cannot unpause Deferred: it is not paused");
