@@ -83,6 +83,14 @@ mkdir -p "$OUT" || exit 1
 TSV=$OUT/results.tsv
 LIMIT=$(awk -v w="$WARMUP" -v d="$DURATION" 'BEGIN { print int(w + d + 20) }')
 
+HZ=$(getconf CLK_TCK)
+# Seconds the rate was measured over, and the CPU sample spans warmup too:
+# the rate counts only the duration, so scale CPU by the whole span.
+SPAN=$(awk -v w="$WARMUP" -v d="$DURATION" 'BEGIN { print w + d }')
+cpu_ticks() { # PID -> utime + stime of the process, in clock ticks
+  awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
 measure() { # KIND NAME ROUND -> appends "KIND NAME VALUE" to TSV
   local kind=$1 name=$2 log=$OUT/$1_$2_$3.log port="" pid i
   server_cmd "$kind" "$name"
@@ -100,7 +108,8 @@ measure() { # KIND NAME ROUND -> appends "KIND NAME VALUE" to TSV
     kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
     return 1
   fi
-  local json
+  local json cpu0 cpu1
+  cpu0=$(cpu_ticks "$pid")
   if [ "$kind" = udp ]; then
     json=$(timeout "$LIMIT" "$LG" udp --port "$port" --flows "$FLOWS" --window "$WINDOW" \
       --size "$SIZE" --warmup "$WARMUP" --duration "$DURATION")
@@ -109,23 +118,31 @@ measure() { # KIND NAME ROUND -> appends "KIND NAME VALUE" to TSV
       --warmup "$WARMUP" --duration "$DURATION")
   fi
   local status=$?
+  cpu1=$(cpu_ticks "$pid")
   kill -TERM "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   echo "$json" >>"$log"
   [ $status -eq 0 ] || { echo "run_udp_tls.sh: $kind/$name: load generator failed: $json" >&2; return 1; }
-  local value
+  local value cost
+  # Server CPU (user + system) per unit of work over warmup + duration: a
+  # figure that contention from other processes on the machine disturbs
+  # far less than the rate does.
   if [ "$kind" = udp ]; then
     value=$(sed -n 's/.*"datagrams_per_s":\([0-9.]*\).*/\1/p' <<<"$json")
-    echo "| udp echo ${SIZE} B, $FLOWS flows x $WINDOW in flight | $name | $value datagrams/s | $json |"
+    cost=$(awk -v t=$((cpu1 - cpu0)) -v hz="$HZ" -v r="$value" -v s="$SPAN" \
+      'BEGIN { printf "%.2f", t / hz / (r * s) * 1e6 }')
+    echo "| udp echo ${SIZE} B, $FLOWS flows x $WINDOW in flight | $name | $value datagrams/s | $cost us/datagram | $json |"
   else
     value=$(sed -n 's/.*"mb_per_s":\([0-9.]*\).*/\1/p' <<<"$json")
-    echo "| tls stream echo, $CONNS conn(s) | $name | $value MB/s | $json |"
+    cost=$(awk -v t=$((cpu1 - cpu0)) -v hz="$HZ" -v r="$value" -v s="$SPAN" \
+      'BEGIN { printf "%.2f", t / hz / (r * s) * 1e3 }')
+    echo "| tls stream echo, $CONNS conn(s) | $name | $value MB/s | $cost ms/MB | $json |"
   fi
-  printf '%s\t%s\t%s\n' "$kind" "$name" "$value" >>"$TSV"
+  printf '%s\t%s\t%s\t%s\n' "$kind" "$name" "$value" "$cost" >>"$TSV"
 }
 
-echo "| benchmark | server | result | loadgen |"
-echo "| --- | --- | --- | --- |"
+echo "| benchmark | server | result | server CPU | loadgen |"
+echo "| --- | --- | --- | --- | --- |"
 for round in $(seq "$REPEAT"); do
   for kind in "${KINDS[@]}"; do
     for name in raw_deno node ours; do
@@ -135,19 +152,26 @@ for round in $(seq "$REPEAT"); do
 done
 
 echo
-echo "Medians over $REPEAT round(s) (x raw: ratio to raw_deno):"
-echo "| benchmark | server | median | x raw |"
-echo "| --- | --- | --- | --- |"
+echo "Medians over $REPEAT round(s) (x raw: ratio to raw_deno; for CPU, raw's cost over"
+echo "the server's, so above 1 means less CPU than raw Deno per unit of work):"
+echo "| benchmark | server | median rate | x raw | median server CPU | x raw |"
+echo "| --- | --- | --- | --- | --- | --- |"
+median() { # KIND NAME COLUMN
+  awk -F'\t' -v k="$1" -v n="$2" -v c="$3" '$1 == k && $2 == n { print $c }' "$TSV" 2>/dev/null |
+    sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
 for kind in "${KINDS[@]}"; do
-  unit="datagrams/s"; [ "$kind" = tls ] && unit="MB/s"
-  raw=""
+  unit="datagrams/s" cunit="us/datagram"
+  [ "$kind" = tls ] && unit="MB/s" cunit="ms/MB"
+  raw="" rawc=""
   for name in raw_deno node ours; do
-    med=$(awk -F'\t' -v k="$kind" -v n="$name" '$1 == k && $2 == n { print $3 }' "$TSV" 2>/dev/null |
-      sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
+    med=$(median "$kind" "$name" 3)
+    medc=$(median "$kind" "$name" 4)
     [ -z "$med" ] && continue
-    [ "$name" = raw_deno ] && raw=$med
+    [ "$name" = raw_deno ] && raw=$med rawc=$medc
     ratio=$(awk -v m="$med" -v r="${raw:-0}" 'BEGIN { if (r > 0) printf "%.2f", m / r; else print "-" }')
-    echo "| $kind | $name | $med $unit | $ratio |"
+    ratioc=$(awk -v m="$medc" -v r="${rawc:-0}" 'BEGIN { if (m > 0) printf "%.2f", r / m; else print "-" }')
+    echo "| $kind | $name | $med $unit | $ratio | $medc $cunit | $ratioc |"
   done
 done
 echo

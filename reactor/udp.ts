@@ -55,6 +55,8 @@ const encoder = new TextEncoder();
 const MAX_IPV4_PAYLOAD = 65507;
 /** The largest UDP payload over IPv6 without jumbograms. */
 const MAX_IPV6_PAYLOAD = 65527;
+/** The smallest receive slab (see `UDPPort`'s read loop). */
+const SLAB_SIZE = 64 * 1024;
 
 /**
  * A datagram was too long to send (longer than a UDP payload can be).
@@ -224,7 +226,10 @@ function checkPort(port: number, what: string): void {
  *   calls `startProtocol()`.
  * - Each datagram reaches `datagramReceived(data, addr)` with bytes the
  *   protocol may keep and the sender as a `"UDP"` address. An error it
- *   throws is logged and the port keeps receiving.
+ *   throws is logged and the port keeps receiving. The bytes are a view
+ *   into a receive slab of 64 KiB (or 4 x `maxPacketSize`) that is never
+ *   reused: keeping one datagram keeps its slab alive, so copy
+ *   (`data.slice()`) datagrams you keep for long in large numbers.
  * - `write(data, addr?)` queues one datagram; queued datagrams go out in
  *   order, one `send` at a time.
  * - `connect(host, port)` makes it connected UDP: datagrams from any other
@@ -292,10 +297,17 @@ export class UDPPort
   #connectedAddr?: Deno.NetAddr;
 
   // Write queue: sent one at a time because Deno reorders concurrent sends.
+  // Pairs of (bytes, address) from #head on; no Promise or async frame per
+  // datagram beyond the send's own.
   #queue: Array<Uint8Array | Deno.NetAddr | undefined> = [];
   #head = 0;
-  #flushing?: Promise<void>;
-  #lastValidHost = "";
+  #sending = false; // a send is in flight
+  #sendingTo: Deno.NetAddr | undefined;
+  #drained: PromiseWithResolvers<void> | undefined;
+  #onSent = (): void => this.#sendNext();
+  #onSendFailed = (e: unknown): void => this.#sendFailed(e);
+  /** The last destination, reused while writes go to the same place. */
+  #lastTo: Deno.NetAddr | undefined;
 
   #memberships = new Map<string, Membership>();
   #ttl = 1;
@@ -419,16 +431,26 @@ export class UDPPort
           "Cannot write a datagram without an address: this UDP transport is not connected",
         );
       }
-      if (addr.host !== this.#lastValidHost) {
+      const last = this.#lastTo;
+      if (
+        last !== undefined && last.hostname === addr.host &&
+        last.port === addr.port
+      ) {
+        to = last;
+      } else {
         this.#canonical(addr.host);
-        this.#lastValidHost = addr.host;
+        checkPort(addr.port, "destination port");
+        to = this.#lastTo = {
+          transport: "udp",
+          hostname: addr.host,
+          port: addr.port,
+        };
       }
-      checkPort(addr.port, "destination port");
-      to = { transport: "udp", hostname: addr.host, port: addr.port };
     }
-    if (this.#conn === undefined || this.#closed) return;
-    this.#queue.push(bytes, to);
-    this.#flushing ??= this.#flush(this.#conn);
+    const conn = this.#conn;
+    if (conn === undefined || this.#closed) return;
+    if (this.#sending) this.#queue.push(bytes, to);
+    else this.#send(conn, bytes, to);
   }
 
   /**
@@ -680,16 +702,32 @@ export class UDPPort
     return v6;
   }
 
+  /**
+   * The read loop. Datagrams are received into a slab, each into the part
+   * after the previous one, and delivered as views of it: no copy, and no
+   * allocation per datagram (copying 64 bytes out with `slice()` cost more
+   * than the rest of the delivery). A slab is never written twice, so a
+   * protocol may keep what it gets; a new slab is taken when fewer than
+   * `maxPacketSize` bytes are left.
+   */
   async #read(conn: Deno.DatagramConn): Promise<void> {
-    const buffer = new Uint8Array(this.maxPacketSize);
+    const size = this.maxPacketSize;
+    const slabSize = Math.max(SLAB_SIZE, size * 4);
+    let slab = new Uint8Array(slabSize);
+    let offset = 0;
     const protocol = this.protocol;
     while (!this.#stopping) {
       let data: Uint8Array;
       let from: Deno.NetAddr;
+      if (slab.length - offset < size) {
+        slab = new Uint8Array(slabSize);
+        offset = 0;
+      }
       try {
-        const got = await conn.receive(buffer);
+        const got = await conn.receive(slab.subarray(offset, offset + size));
         data = got[0];
         from = got[1] as Deno.NetAddr;
+        offset += data.length;
       } catch (e) {
         if (this.#stopping) return;
         if (e instanceof Deno.errors.ConnectionRefused) {
@@ -724,7 +762,7 @@ export class UDPPort
         continue; // connected UDP: not from our peer
       }
       try {
-        protocol.datagramReceived(data.slice(), {
+        protocol.datagramReceived(data, {
           type: "UDP",
           host: from.hostname,
           port: from.port,
@@ -754,37 +792,58 @@ export class UDPPort
     }
   }
 
-  async #flush(conn: Deno.DatagramConn): Promise<void> {
+  #send(conn: Deno.DatagramConn, data: Uint8Array, to: Deno.NetAddr): void {
+    this.#sending = true;
+    this.#sendingTo = to;
+    conn.send(data, to).then(this.#onSent, this.#onSendFailed);
+  }
+
+  /** The send in flight is done: send the next queued datagram, if any. */
+  #sendNext(): void {
     const queue = this.#queue;
-    try {
-      while (this.#head < queue.length) {
-        const data = queue[this.#head] as Uint8Array;
-        const to = queue[this.#head + 1] as Deno.NetAddr;
-        queue[this.#head] = queue[this.#head + 1] = undefined;
-        this.#head += 2;
-        try {
-          await conn.send(data, to);
-        } catch (e) {
-          if (e instanceof Deno.errors.ConnectionRefused) {
-            // Only a datagram sent while connected reports refusal.
-            if (to === this.#connectedAddr) this.#refused();
-          } else if (e instanceof Deno.errors.BadResource) {
-            return; // closed under us; the read loop reports it
-          } else {
-            log.failure(
-              "Cannot send a datagram to {host}:{port}",
-              new Failure(e),
-              "error",
-              { host: to.hostname, port: to.port },
-            );
-          }
-        }
-      }
-    } finally {
-      queue.length = 0;
-      this.#head = 0;
-      this.#flushing = undefined;
+    const head = this.#head;
+    if (head < queue.length && !this.#closed) {
+      const data = queue[head] as Uint8Array;
+      const to = queue[head + 1] as Deno.NetAddr;
+      queue[head] = queue[head + 1] = undefined;
+      this.#head = head + 2;
+      this.#send(this.#conn!, data, to);
+      return;
     }
+    queue.length = 0;
+    this.#head = 0;
+    this.#sending = false;
+    this.#sendingTo = undefined;
+    const drained = this.#drained;
+    this.#drained = undefined;
+    drained?.resolve();
+  }
+
+  #sendFailed(e: unknown): void {
+    const to = this.#sendingTo!;
+    if (e instanceof Deno.errors.ConnectionRefused) {
+      // Only a datagram sent while connected reports refusal.
+      if (to === this.#connectedAddr) this.#refused();
+    } else if (e instanceof Deno.errors.BadResource) {
+      // Closed under us (the read loop reports it): drop what is queued.
+      this.#queue.length = 0;
+      this.#head = 0;
+    } else {
+      log.failure(
+        "Cannot send a datagram to {host}:{port}",
+        new Failure(e),
+        "error",
+        { host: to.hostname, port: to.port },
+      );
+    }
+    this.#sendNext();
+  }
+
+  /** Resolves once nothing is queued or in flight. */
+  #whenDrained(): Promise<void> {
+    if (!this.#sending) return Promise.resolve();
+    this.#drained ??= Promise.withResolvers<void>();
+    return this.#drained.promise;
   }
 
   async #close(conn: Deno.DatagramConn): Promise<void> {
@@ -801,7 +860,7 @@ export class UDPPort
       );
     }
     // Written datagrams (including any from stopProtocol) go out first.
-    while (this.#flushing !== undefined) await this.#flushing;
+    await this.#whenDrained();
     this.#memberships.clear();
     this.#closed = true;
     try {

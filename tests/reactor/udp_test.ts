@@ -128,6 +128,35 @@ Deno.test("datagramReceived gets bytes it may keep", async () => {
   }
 });
 
+Deno.test("datagrams kept across receive slabs stay intact", async () => {
+  // 16 000-byte datagrams with maxPacketSize 16 384: four fit in a 64 KiB
+  // slab, so ten of them span three slabs.
+  const proto = new Recorder();
+  const port = reactor.listenUDP(0, proto, {
+    interface: LOOPBACK,
+    maxPacketSize: 16384,
+  });
+  const sender = raw();
+  try {
+    const to = netAddr(udpHost(port));
+    const sent = Array.from(
+      { length: 10 },
+      (_, i) => new Uint8Array(16000).fill(i + 1),
+    );
+    for (const d of sent) {
+      await sender.send(d, to);
+      await proto.next(`datagram ${d[0]}`);
+    }
+    assert.equal(proto.datagrams.length, 10);
+    proto.datagrams.forEach(([d], i) => {
+      assert.deepEqual(d, sent[i], `datagram ${i + 1} was overwritten`);
+    });
+  } finally {
+    sender.close();
+    await port.stopListening();
+  }
+});
+
 Deno.test("writes go out in the order they were made", async () => {
   const sender = new Recorder();
   const port = reactor.listenUDP(0, sender, { interface: LOOPBACK });
