@@ -16,5 +16,6 @@ export * from "./task.ts";
 export * from "./tcp.ts";
 export * from "./threads.ts";
 export * from "./tls.ts";
+export * from "./tls_endpoints.ts";
 export * from "./udp.ts";
 export * from "./unix.ts";

@@ -4,11 +4,13 @@ import { ClientFactory, Factory, Protocol } from "../../protocols/protocol.ts";
 import { DenoReactor, reactor } from "../../reactor/reactor.ts";
 import {
   negotiatedProtocol,
-  SSL4ClientEndpoint,
-  SSL4ServerEndpoint,
   TLSHandshakeError,
   TLSTransport,
 } from "../../reactor/tls.ts";
+import {
+  SSL4ClientEndpoint,
+  SSL4ServerEndpoint,
+} from "../../reactor/tls_endpoints.ts";
 import {
   clientFromString,
   ConnectingCancelledError,
