@@ -54,6 +54,8 @@ export class ByteBuffer {
   #buf: Uint8Array = EMPTY;
   #start = 0;
   #end = 0;
+  /** How many bytes were ever consumed: the stream offset of the first live byte. */
+  #position = 0;
   /** Whether `#buf` is a received chunk we adopted (never written to). */
   #borrowed = false;
   /** An owned array kept for reuse while `#buf` is a borrowed chunk. */
@@ -71,6 +73,15 @@ export class ByteBuffer {
   /** How many live bytes are buffered. */
   get length(): number {
     return this.#end - this.#start;
+  }
+
+  /**
+   * The stream offset of the first live byte: how many bytes were consumed
+   * since the buffer was made. A byte keeps its stream offset for as long
+   * as it is buffered.
+   */
+  get position(): number {
+    return this.#position;
   }
 
   /** Adds `data` at the end. The buffer may keep `data` itself (never writes to it). */
@@ -95,13 +106,30 @@ export class ByteBuffer {
   /** The offset of the first `byte` at or after `from`, or -1. */
   indexOf(byte: number, from = 0): number {
     const at = this.#start + from;
-    if (at >= this.#end) return -1;
+    const end = this.#end;
+    if (at >= end) return -1;
+    if (end - at <= 16) {
+      // A few new bytes (a chunk of a byte or two): a plain loop costs less
+      // than the native call and the window it may need.
+      const buf = this.#buf;
+      for (let i = at; i < end; i++) {
+        if (buf[i] === byte) return i - this.#start;
+      }
+      return -1;
+    }
     let hay = this.#buf;
     if (this.#end !== hay.length) {
       hay = this.#window ??= this.#buf.subarray(0, this.#end);
     }
     const i = hay.indexOf(byte, at);
     return i === -1 ? -1 : i - this.#start;
+  }
+
+  /** The offset of the last `byte` before offset `before`, or -1. */
+  lastIndexOf(byte: number, before: number): number {
+    if (before <= 0) return -1;
+    const i = this.#buf.lastIndexOf(byte, this.#start + before - 1);
+    return i < this.#start ? -1 : i - this.#start;
   }
 
   /** Whether the bytes at offset `at` equal `pattern` (false if they run past the end or `at < 0`). */
@@ -138,19 +166,28 @@ export class ByteBuffer {
       this.#scannedFor = delimiter;
       this.#scanned = 0;
     }
+    const start = this.#start;
+    const live = this.#end - start;
     let from = this.#scanned;
     for (;;) {
       const i = this.indexOf(last, from);
       if (i === -1) {
         // No delimiter ends in these bytes: skipping them next time keeps a
         // long line that arrives in small chunks linear, not quadratic.
-        this.#scanned = this.length;
-        return this.length >= maxLength + dl ? TOO_LONG : NEED_MORE;
+        this.#scanned = live;
+        return live >= maxLength + dl ? TOO_LONG : NEED_MORE;
       }
       const lineLength = i + 1 - dl;
-      if (lineLength >= 0 && this.matches(delimiter, lineLength)) {
-        this.#scanned = i; // found again if asked again before consuming
-        return lineLength > maxLength ? TOO_LONG : lineLength;
+      if (lineLength >= 0) {
+        // Compare the rest of the delimiter, backwards from its last byte.
+        const buf = this.#buf;
+        let k = dl - 2;
+        const base = start + lineLength;
+        while (k >= 0 && buf[base + k] === delimiter[k]) k--;
+        if (k < 0) {
+          this.#scanned = i; // found again if asked again before consuming
+          return lineLength > maxLength ? TOO_LONG : lineLength;
+        }
       }
       from = i + 1;
     }
@@ -175,7 +212,9 @@ export class ByteBuffer {
   consume(n: number): void {
     if (n <= 0) return;
     this.#scanned = 0;
-    this.#start += Math.min(n, this.length);
+    const taken = Math.min(n, this.length);
+    this.#position += taken;
+    this.#start += taken;
     if (this.#start === this.#end) this.#reset();
   }
 
@@ -185,6 +224,7 @@ export class ByteBuffer {
     // An adopted chunk is never written to, and an owned array is handed
     // over and forgotten: either way no copy.
     const out = this.#buf.subarray(this.#start, this.#end);
+    this.#position += out.length;
     if (!this.#borrowed) this.#buf = EMPTY;
     this.#start = this.#end = 0;
     this.#reset();
@@ -193,6 +233,7 @@ export class ByteBuffer {
 
   /** Empties the buffer. */
   clear(): void {
+    this.#position += this.length;
     this.#start = this.#end = 0;
     this.#reset();
   }
@@ -246,6 +287,81 @@ export class ByteBuffer {
     this.#end = live;
     this.#window = null;
   }
+}
+
+// Non-fatal: invalid UTF-8 becomes U+FFFD instead of throwing. ignoreBOM
+// keeps a leading U+FEFF in a line, where TextDecoder would drop it.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** How many bytes past a line {@linkcode LineDecoder} decodes ahead. */
+const DECODE_AHEAD = 4096;
+
+/**
+ * Decodes lines (UTF-8, invalid bytes as U+FFFD) out of a
+ * {@linkcode ByteBuffer}, several at a time when it can.
+ *
+ * A `TextDecoder` call costs far more than the bytes of a short line, so
+ * when more data follows the line, it decodes up to `DECODE_AHEAD` bytes
+ * more (cut after a delimiter) in one call and serves the following lines
+ * as substrings of that text. This is only exact when every byte became
+ * one UTF-16 unit (ASCII, or bytes that are each invalid on their own):
+ * then string offsets are byte offsets, and a substring equals what
+ * decoding its bytes alone gives. The text's length says whether that
+ * holds; when it does not (multi-byte characters), the lines up to where
+ * it looked are decoded one by one, so each byte is decoded at most twice.
+ *
+ * The text is keyed by stream offsets ({@linkcode ByteBuffer.position}),
+ * which never change for a buffered byte, so whatever a callback does to
+ * the buffer between lines (consume, clear, re-append) cannot make it
+ * serve the wrong bytes. Like `String.prototype.split`'s results, a line
+ * may share memory with the text of up to `DECODE_AHEAD` bytes it came in.
+ */
+export class LineDecoder {
+  #text = "";
+  /** The stream offsets the text covers: [#from, #to). */
+  #from = 0;
+  #to = 0;
+  /** Lines that start before this stream offset are decoded alone. */
+  #aloneUntil = 0;
+
+  /**
+   * The first `length` bytes of `buffer`, decoded; `delimiter` follows them.
+   */
+  decode(buffer: ByteBuffer, length: number, delimiter: Uint8Array): string {
+    const at = buffer.position;
+    if (at >= this.#from && at + length <= this.#to) {
+      const i = at - this.#from;
+      return this.#text.substring(i, i + length);
+    }
+    const lineEnd = length + delimiter.length;
+    if (buffer.length > lineEnd && at >= this.#aloneUntil) {
+      // More follows: decode ahead, up to the last delimiter byte in reach
+      // (never inside a character: delimiter bytes end a line).
+      const reach = Math.min(buffer.length, lineEnd + DECODE_AHEAD);
+      const cut = buffer.lastIndexOf(delimiter[delimiter.length - 1], reach) +
+        1;
+      const text = decoder.decode(buffer.view(0, cut));
+      if (text.length === cut) {
+        this.#text = text;
+        this.#from = at;
+        this.#to = at + cut;
+        return text.substring(0, length);
+      }
+      this.#aloneUntil = at + cut;
+    }
+    return decoder.decode(buffer.view(0, length));
+  }
+
+  /** Forgets the decoded text (call when the buffer is empty: frees it). */
+  clear(): void {
+    this.#text = "";
+    this.#from = this.#to = 0;
+  }
+}
+
+/** Decodes all of `bytes` as UTF-8 (invalid bytes as U+FFFD, a BOM kept). */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
 }
 
 const encoder = new TextEncoder();

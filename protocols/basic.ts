@@ -26,7 +26,9 @@ import type { IPushProducer } from "../reactor/interfaces.ts";
 import {
   ByteBuffer,
   concatBytes,
+  decodeUtf8,
   encodeWithSuffix,
+  LineDecoder,
   NEED_MORE,
   TOO_LONG,
 } from "./_byte_buffer.ts";
@@ -34,9 +36,6 @@ import { Protocol } from "./protocol.ts";
 
 const log = new Logger("protocols.basic");
 const encoder = new TextEncoder();
-// Non-fatal: invalid UTF-8 becomes U+FFFD instead of throwing. ignoreBOM
-// keeps a leading U+FEFF in the line, where TextDecoder would drop it.
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const NOTHING = new Uint8Array(0);
 
 function bytesOf(data: Uint8Array | string): Uint8Array {
@@ -48,11 +47,11 @@ class DelimiterCache {
   text: string | null = null;
   bytes: Uint8Array = NOTHING;
 
-  get(owner: string, delimiter: string): Uint8Array {
+  get(owner: object, delimiter: string): Uint8Array {
     if (delimiter !== this.text) {
       if (typeof delimiter !== "string" || delimiter.length === 0) {
         throw new TypeError(
-          `Cannot frame lines: ${owner}.delimiter must be a non-empty string, got ${
+          `Cannot frame lines: ${owner.constructor.name}.delimiter must be a non-empty string, got ${
             JSON.stringify(delimiter)
           }`,
         );
@@ -145,6 +144,7 @@ export class LineReceiver extends Protocol implements IPushProducer {
   paused = false;
 
   #buffer = new ByteBuffer();
+  #lines = new LineDecoder();
   #lineMode = true;
   #busy = false;
   #delimiter = new DelimiterCache();
@@ -167,6 +167,8 @@ export class LineReceiver extends Protocol implements IPushProducer {
       this.#deliver();
     } finally {
       this.#busy = false;
+      // Nothing left to decode: let the decoded text go.
+      if (this.#buffer.length === 0) this.#lines.clear();
     }
   }
 
@@ -179,10 +181,7 @@ export class LineReceiver extends Protocol implements IPushProducer {
         this.rawDataReceived(buffer.takeAll());
         continue;
       }
-      const delimiter = this.#delimiter.get(
-        this.constructor.name,
-        this.delimiter,
-      );
+      const delimiter = this.#delimiter.get(this, this.delimiter);
       const end = buffer.findLine(delimiter, this.MAX_LENGTH);
       if (end === NEED_MORE) return;
       if (end === TOO_LONG) {
@@ -191,7 +190,7 @@ export class LineReceiver extends Protocol implements IPushProducer {
         this.lineLengthExceeded(buffer.takeAll());
         continue;
       }
-      const line = decoder.decode(buffer.view(0, end));
+      const line = this.#lines.decode(buffer, end, delimiter);
       buffer.consume(end + delimiter.length);
       this.lineReceived(line); // may re-enter, pause, switch mode or disconnect
     }
@@ -248,15 +247,12 @@ export class LineReceiver extends Protocol implements IPushProducer {
    * @returns What was buffered, decoded as UTF-8.
    */
   clearLineBuffer(): string {
-    return decoder.decode(this.#buffer.takeAll());
+    return decodeUtf8(this.#buffer.takeAll());
   }
 
   /** Writes `line` (a string is UTF-8 encoded) followed by `delimiter`, in one write. */
   sendLine(line: string | Uint8Array): void {
-    const delimiter = this.#delimiter.get(
-      this.constructor.name,
-      this.delimiter,
-    );
+    const delimiter = this.#delimiter.get(this, this.delimiter);
     this.transport!.write(
       typeof line === "string"
         ? encodeWithSuffix(line, delimiter)
@@ -317,6 +313,7 @@ export class LineOnlyReceiver extends Protocol {
   MAX_LENGTH = 16384;
 
   #buffer = new ByteBuffer();
+  #lines = new LineDecoder();
   #busy = false;
   #delimiter = new DelimiterCache();
 
@@ -328,22 +325,20 @@ export class LineOnlyReceiver extends Protocol {
     this.#busy = true;
     try {
       while (buffer.length > 0 && !this.transport?.disconnecting) {
-        const delimiter = this.#delimiter.get(
-          this.constructor.name,
-          this.delimiter,
-        );
+        const delimiter = this.#delimiter.get(this, this.delimiter);
         const end = buffer.findLine(delimiter, this.MAX_LENGTH);
         if (end === NEED_MORE) return;
         if (end === TOO_LONG) {
           this.lineLengthExceeded(buffer.takeAll());
           continue;
         }
-        const line = decoder.decode(buffer.view(0, end));
+        const line = this.#lines.decode(buffer, end, delimiter);
         buffer.consume(end + delimiter.length);
         this.lineReceived(line);
       }
     } finally {
       this.#busy = false;
+      if (buffer.length === 0) this.#lines.clear();
     }
   }
 
@@ -363,10 +358,7 @@ export class LineOnlyReceiver extends Protocol {
 
   /** Writes `line` followed by `delimiter`, in one write. */
   sendLine(line: string | Uint8Array): void {
-    const delimiter = this.#delimiter.get(
-      this.constructor.name,
-      this.delimiter,
-    );
+    const delimiter = this.#delimiter.get(this, this.delimiter);
     this.transport!.write(
       typeof line === "string"
         ? encodeWithSuffix(line, delimiter)
