@@ -18,4 +18,5 @@ export * from "./threads.ts";
 export * from "./tls.ts";
 export * from "./tls_endpoints.ts";
 export * from "./udp.ts";
+export * from "./udp_errors.ts";
 export * from "./unix.ts";

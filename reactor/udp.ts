@@ -36,6 +36,11 @@ import { Deferred } from "../deferred/deferred.ts";
 import { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";
 import { CannotListenError } from "./errors.ts";
+import {
+  InvalidAddressError,
+  MessageLengthError,
+  MulticastJoinError,
+} from "./udp_errors.ts";
 import type {
   DatagramDestination,
   IAddress,
@@ -57,103 +62,6 @@ const MAX_IPV4_PAYLOAD = 65507;
 const MAX_IPV6_PAYLOAD = 65527;
 /** The smallest receive slab (see `UDPPort`'s read loop). */
 const SLAB_SIZE = 64 * 1024;
-
-/**
- * A datagram was too long to send (longer than a UDP payload can be).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { MessageLengthError } from "@twisted-deno/core/reactor";
- *
- * const e = new MessageLengthError(70000, 65507);
- * assert.equal(e.message, "Cannot send a datagram of 70000 bytes: the limit is 65507");
- * ```
- */
-export class MessageLengthError extends Error {
-  /** Always `"MessageLengthError"`. */
-  override readonly name = "MessageLengthError";
-  /**
-   * Describes a datagram of `length` bytes over the `limit`.
-   *
-   * @param length The datagram's length.
-   * @param limit The largest length allowed.
-   */
-  constructor(
-    readonly length: number,
-    readonly limit: number,
-    options?: ErrorOptions,
-  ) {
-    super(
-      `Cannot send a datagram of ${length} bytes: the limit is ${limit}`,
-      options,
-    );
-  }
-}
-
-/**
- * An address given to a UDP transport was not a numeric IP address of the
- * port's family (UDP transports take no host names, as in Twisted).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { InvalidAddressError } from "@twisted-deno/core/reactor";
- *
- * const e = new InvalidAddressError("example.com", "not an IPv4 or IPv6 address");
- * assert.equal(e.message, "Invalid address example.com: not an IPv4 or IPv6 address");
- * ```
- */
-export class InvalidAddressError extends Error {
-  /** Always `"InvalidAddressError"`. */
-  override readonly name = "InvalidAddressError";
-  /**
-   * Describes the refused `address` and why.
-   *
-   * @param address The address given.
-   * @param reason Why it was refused.
-   */
-  constructor(
-    readonly address: string,
-    reason: string,
-    options?: ErrorOptions,
-  ) {
-    super(`Invalid address ${address}: ${reason}`, options);
-  }
-}
-
-/**
- * Joining or leaving a multicast group failed.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { MulticastJoinError } from "@twisted-deno/core/reactor";
- *
- * const e = new MulticastJoinError("224.0.0.251", "not a member");
- * assert.equal(e.message, "Cannot change membership of multicast group 224.0.0.251: not a member");
- * ```
- */
-export class MulticastJoinError extends Error {
-  /** Always `"MulticastJoinError"`. */
-  override readonly name = "MulticastJoinError";
-  /**
-   * Describes the failed change of membership of `group`.
-   *
-   * @param group The group address.
-   * @param reason Why it failed.
-   */
-  constructor(
-    readonly group: string,
-    reason: string,
-    options?: ErrorOptions,
-  ) {
-    super(
-      `Cannot change membership of multicast group ${group}: ${reason}`,
-      options,
-    );
-  }
-}
 
 /**
  * A UDP transport that can join multicast groups. {@linkcode UDPPort}

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { Deferred } from "../../deferred/deferred.ts";
 import { DatagramProtocol } from "../../protocols/protocol.ts";
 import { DenoReactor, reactor } from "../../reactor/reactor.ts";
+import { UDPPort } from "../../reactor/udp.ts";
 import {
   InvalidAddressError,
   MessageLengthError,
   MulticastJoinError,
-  UDPPort,
-} from "../../reactor/udp.ts";
+} from "../../reactor/udp_errors.ts";
 import { CannotListenError } from "../../reactor/errors.ts";
 import type { IAddress, UDPAddress } from "../../reactor/interfaces.ts";
 import { captureLogs } from "../../testing/logs.ts";
