@@ -582,6 +582,94 @@ Deno.test("LineReceiver parses a 1 MB line fed in 1 KB chunks and 1 MB of lines 
   assert.ok(small.lengths.every((n) => n === 98));
 });
 
+Deno.test("LineReceiver decodes exactly as line-by-line TextDecoder for random mixes of ASCII, UTF-8 and invalid bytes", () => {
+  // Pieces of a line: ASCII, bare CR or LF, multi-byte characters, a BOM,
+  // invalid and truncated sequences.
+  const pieces = [
+    [0x61],
+    [0x62, 0x63],
+    [0x20],
+    [0x0a],
+    [0x0d],
+    [0xc3, 0xa9],
+    [0xe2, 0x82, 0xac],
+    [0xf0, 0x9d, 0x84, 0x9e],
+    [0xef, 0xbb, 0xbf],
+    [0xff],
+    [0xc3],
+    [0xe2, 0x82],
+    [0x80],
+  ];
+  const ref = new TextDecoder("utf-8", { ignoreBOM: true });
+  class Recorder extends LineReceiver {
+    override MAX_LENGTH = 1 << 20;
+    lines: string[] = [];
+    override lineReceived(line: string): void {
+      this.lines.push(line);
+    }
+  }
+  for (let seed = 1; seed <= 12; seed++) {
+    const rand = prng(seed);
+    const bytes: number[] = [];
+    const asciiOnly = seed % 3 === 0; // some runs take the batch path throughout
+    while (bytes.length < 30_000) {
+      const len = Math.floor(rand() * 120);
+      for (let i = 0; i < len; i++) {
+        const piece = asciiOnly
+          ? pieces[Math.floor(rand() * 5)]
+          : pieces[Math.floor(rand() * pieces.length)];
+        bytes.push(...piece);
+      }
+      bytes.push(0x0d, 0x0a);
+    }
+    const wire = new Uint8Array(bytes);
+    // The reference: split at each CRLF, decode each line on its own.
+    const expected: string[] = [];
+    let start = 0;
+    for (let i = 1; i < wire.length; i++) {
+      if (wire[i] === 0x0a && wire[i - 1] === 0x0d && i - 1 >= start) {
+        expected.push(ref.decode(wire.subarray(start, i - 1)));
+        start = i + 1;
+      }
+    }
+    const [proto] = connected(new Recorder());
+    for (const chunk of randomChunks(wire, rand, 9000)) {
+      proto.dataReceived(chunk);
+    }
+    assert.equal(proto.lines.length, expected.length, `seed ${seed}`);
+    assert.deepEqual(proto.lines, expected, `seed ${seed}`);
+  }
+});
+
+Deno.test("LineReceiver decodes the right bytes when a callback clears or re-feeds the buffer between lines", () => {
+  class Meddler extends LineReceiver {
+    lines: string[] = [];
+    override lineReceived(line: string): void {
+      this.lines.push(line);
+      if (line === "clear") this.clearLineBuffer();
+      if (line === "raw") this.setRawMode();
+    }
+    override rawDataReceived(data: Uint8Array): void {
+      // Hand back everything but the first byte: the same bytes again, at
+      // new stream offsets.
+      this.setLineMode(data.subarray(1));
+    }
+  }
+  const [proto] = connected(new Meddler());
+  proto.dataReceived(
+    encode("one\r\nclear\r\ngone\r\ngone too\r\n"),
+  );
+  proto.dataReceived(encode("two\r\nraw\r\nXthree\r\nfour\r\n"));
+  assert.deepEqual(proto.lines, [
+    "one",
+    "clear",
+    "two",
+    "raw",
+    "three",
+    "four",
+  ]);
+});
+
 // -------------------------------------------------------- LineOnlyReceiver
 
 class LineOnlyTester extends LineOnlyReceiver {
