@@ -235,15 +235,21 @@ export abstract class StreamServerPort
           break;
         }
         // EMFILE and friends: the listener is fine, we are out of
-        // something. Wait, then try again.
+        // something. Wait, then try again. Only the message is logged:
+        // formatting a stack trace needs files (source maps), and with no
+        // file descriptor left Deno 2.9 panics trying.
         this.#backoff = this.#backoff === 0
           ? ACCEPT_BACKOFF
           : Math.min(MAX_ACCEPT_BACKOFF, this.#backoff * 2);
-        log.failure(
-          "{factory}: could not accept a connection; retrying in {delay} s",
-          new Failure(error),
-          "error",
-          { factory: factoryName(this.factory), delay: this.#backoff },
+        log.error(
+          "{factory}: could not accept a connection ({error}); retrying in {delay} s",
+          {
+            factory: factoryName(this.factory),
+            error: error instanceof Error
+              ? `${error.name}: ${error.message}`
+              : String(error),
+            delay: this.#backoff,
+          },
         );
         await new Promise<void>((resolve) => {
           this.#wakeAccept = resolve;

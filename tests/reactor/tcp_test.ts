@@ -1204,3 +1204,79 @@ Deno.test("ReconnectingClientFactory reconnects to a server that comes back", as
     await server?.stopListening();
   }
 });
+
+Deno.test("accept errors (EMFILE) are logged and accepting resumes once descriptors are free", async () => {
+  // A child echo server with a low open-file limit: Deno needs about 25
+  // descriptors itself, so it can serve about 15 connections.
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      `ulimit -n 40 && exec "$0" run --allow-net=127.0.0.1 "$1"`,
+      Deno.execPath(),
+      new URL("./_emfile_server.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = child.stdout.getReader();
+  const err = child.stderr.getReader();
+  let errText = "";
+  const errLine = (pattern: RegExp) =>
+    (async () => {
+      while (!pattern.test(errText)) {
+        const { value, done } = await err.read();
+        if (done) throw new Error(`The server exited: ${errText}`);
+        errText += decode(value);
+      }
+    })();
+  const conns: Deno.Conn[] = [];
+  try {
+    let line = "";
+    while (!line.includes("\n")) {
+      const { value, done } = await within(
+        WAIT,
+        "the server to start",
+        out.read(),
+      );
+      if (done) throw new Error("The server exited before listening");
+      line += decode(value);
+    }
+    const port = Number(/listening on (\d+)/.exec(line)?.[1]);
+    assert.ok(port > 0, line);
+    // More connections than the server has descriptors for: the kernel
+    // completes them all; the server accepts until EMFILE.
+    for (let i = 0; i < 24; i++) {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    }
+    await within(
+      WAIT,
+      "an accept error in the log",
+      errLine(/could not accept a connection \(.*Too many open files/),
+    );
+    await conns[0].write(encode("a"));
+    assert.equal(
+      decode(await within(WAIT, "an echo", readExactly(conns[0], 1))),
+      "a",
+    );
+    // Free descriptors: the server sees these close, and accepts the rest.
+    for (const c of conns.splice(0, 16)) c.close();
+    const last = conns[conns.length - 1];
+    await last.write(encode("z"));
+    assert.equal(
+      decode(
+        await within(
+          WAIT,
+          "an echo once accepting resumed",
+          readExactly(last, 1),
+        ),
+      ),
+      "z",
+    );
+  } finally {
+    for (const c of conns) c.close();
+    child.kill("SIGTERM");
+    await within(WAIT, "the server to exit", child.status);
+    await out.cancel();
+    await err.cancel();
+  }
+});
