@@ -582,8 +582,11 @@ export class NetstringReceiver extends Protocol implements IPushProducer {
  * ```
  */
 export class StringTooLongError extends Error {
+  /** Always `"StringTooLongError"`. */
   override readonly name = "StringTooLongError";
   /**
+   * Makes the error for a string of `length` bytes.
+   *
    * @param length The string's length in bytes.
    * @param maxLength The most the prefix can describe.
    */

@@ -204,7 +204,11 @@ export class FingerFactory extends ServerFactory {
   /** The users and their entries. */
   readonly users: Map<string, string>;
 
-  /** @param users Entries by user name (a plain object or a Map). */
+  /**
+   * Makes a factory serving `users`.
+   *
+   * @param users Entries by user name (a plain object or a Map).
+   */
   constructor(users: Record<string, string> | Map<string, string> = {}) {
     super();
     this.users = users instanceof Map

@@ -116,6 +116,8 @@ export class ProtocolWrapper extends Protocol implements ITransport {
   #disconnecting = false;
 
   /**
+   * Wraps `wrappedProtocol` for `factory`.
+   *
    * @param factory Told when this wrapper connects and disconnects.
    * @param wrappedProtocol The protocol to wrap.
    */
@@ -273,7 +275,11 @@ export class WrappingFactory extends ClientFactory implements IWrappingFactory {
   /** The wrappers whose connections are up. */
   readonly protocols: Set<ProtocolWrapper> = new Set();
 
-  /** @param wrappedFactory The factory whose protocols get wrapped. */
+  /**
+   * Wraps `wrappedFactory`.
+   *
+   * @param wrappedFactory The factory whose protocols get wrapped.
+   */
   constructor(readonly wrappedFactory: IProtocolFactory) {
     super();
   }
@@ -368,6 +374,7 @@ export class WrappingFactory extends ClientFactory implements IWrappingFactory {
  * ```
  */
 export class ThrottlingProtocol extends ProtocolWrapper {
+  /** The factory that built it. */
   declare factory: ThrottlingFactory;
   /** The producer writing through this connection, if any. */
   producer: IProducer | undefined = undefined;
@@ -498,6 +505,8 @@ export class ThrottlingFactory extends WrappingFactory {
   #unthrottleWrite: IDelayedCall | undefined;
 
   /**
+   * Throttles `wrappedFactory`'s connections.
+   *
    * @param wrappedFactory The factory whose protocols are throttled.
    * @param options Limits and clock.
    */

@@ -55,6 +55,7 @@ function cancelCall(call: IDelayedCall | undefined): void {
  * ```
  */
 export class TimeoutProtocol extends ProtocolWrapper {
+  /** The factory that built it. */
   declare factory: TimeoutFactory;
   /** The pending timeout, if any. */
   timeoutCall: IDelayedCall | undefined = undefined;
@@ -62,6 +63,8 @@ export class TimeoutProtocol extends ProtocolWrapper {
   timeoutPeriod: number | null = null;
 
   /**
+   * Wraps `wrappedProtocol`, starting a timeout of `timeoutPeriod`.
+   *
    * @param factory The factory, whose `clock` times the idle period.
    * @param wrappedProtocol The protocol to wrap.
    * @param timeoutPeriod Seconds of idleness allowed; null for none.
@@ -169,6 +172,8 @@ export class TimeoutFactory extends WrappingFactory {
   clock: IReactorTime;
 
   /**
+   * Times out `wrappedFactory`'s connections.
+   *
    * @param wrappedFactory The factory whose connections time out.
    * @param options Period and clock.
    */
