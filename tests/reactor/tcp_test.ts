@@ -1280,3 +1280,75 @@ Deno.test("accept errors (EMFILE) are logged and accepting resumes once descript
     await err.cancel();
   }
 });
+
+Deno.test("replaceConn (the STARTTLS hook) sends queued bytes first, holds later writes for the new conn, then reads on it", async () => {
+  using _logs = captureLogs();
+  const swaps: Promise<void>[] = [];
+  class Upgrading extends Recorder {
+    override dataReceived(data: Uint8Array): void {
+      super.dataReceived(data);
+      const transport = this.transport as StreamTransport;
+      const text = decode(data);
+      if (text === "STARTTLS") {
+        transport.write("OK ");
+        swaps.push(transport.replaceConn(async (conn) => {
+          await conn.write(encode("[swap] "));
+          return conn;
+        }));
+        transport.write("after");
+      } else if (text === "FAIL") {
+        const failing = transport.replaceConn(() =>
+          Promise.reject(new URIError("no TLS"))
+        );
+        failing.catch(() => {}); // asserted below
+        swaps.push(failing);
+      }
+    }
+  }
+  const { factory, port, portNumber } = listenEcho(() => new Upgrading());
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: portNumber });
+  try {
+    await conn.write(encode("STARTTLS"));
+    const expected = "OK [swap] after";
+    assert.equal(
+      decode(
+        await within(WAIT, "the replies", readExactly(conn, expected.length)),
+      ),
+      expected,
+    );
+    await within(WAIT, "the swap", swaps[0]);
+    const server = await factory.nth(0);
+    await conn.write(encode("more"));
+    await within(WAIT, "reading on the new conn", server.bytes(12));
+    assert.equal(decode(server.data()), "STARTTLSmore");
+
+    // Outside a callback a read is pending: the swap waits for it, and
+    // what it brings is delivered as plain data first.
+    const transport = server.transport as StreamTransport;
+    const outside = transport.replaceConn(async (c) => {
+      await c.write(encode("[swap2]"));
+      return c;
+    });
+    transport.write("held");
+    await conn.write(encode("late"));
+    await within(WAIT, "the outside swap", outside);
+    assert.equal(decode(server.data()), "STARTTLSmorelate");
+    assert.equal(
+      decode(await within(WAIT, "the replies", readExactly(conn, 11))),
+      "[swap2]held",
+    );
+
+    // A failing upgrade closes the connection with its error.
+    await conn.write(encode("FAIL"));
+    const reason = await within(WAIT, "connectionLost", server.lost.promise);
+    assert.ok(reason.check(URIError), reason.getErrorMessage());
+    await assert.rejects(within(WAIT, "the failed swap", swaps[1]), URIError);
+    await assert.rejects(
+      transport.replaceConn((c) => Promise.resolve(c)),
+      /it is closed/,
+    );
+  } finally {
+    conn.close();
+    await port.stopListening();
+  }
+});
