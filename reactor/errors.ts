@@ -24,7 +24,13 @@ function reasonOf(cause: unknown, fallback: string): string {
  * ```
  */
 export class ConnectionDone extends Error {
+  /** The error's name: `"ConnectionDone"`. */
   override readonly name: string = "ConnectionDone";
+  /**
+   * Makes the error.
+   * @param message The message.
+   * @param options The cause, if any.
+   */
   constructor(
     message = "Connection was closed cleanly",
     options?: ErrorOptions,
@@ -46,7 +52,13 @@ export class ConnectionDone extends Error {
  * ```
  */
 export class ConnectionLost extends Error {
+  /** The error's name: `"ConnectionLost"`. */
   override readonly name: string = "ConnectionLost";
+  /**
+   * Makes the error.
+   * @param detail More about what happened.
+   * @param options The cause, if any.
+   */
   constructor(detail?: string, options?: ErrorOptions) {
     super(
       "Connection to the other side was lost in a non-clean fashion" +
@@ -68,7 +80,12 @@ export class ConnectionLost extends Error {
  * ```
  */
 export class ConnectionAborted extends ConnectionLost {
+  /** The error's name: `"ConnectionAborted"`. */
   override readonly name: string = "ConnectionAborted";
+  /**
+   * Makes the error.
+   * @param options The cause, if any.
+   */
   constructor(options?: ErrorOptions) {
     super("the connection was aborted locally", options);
   }
@@ -86,7 +103,13 @@ export class ConnectionAborted extends ConnectionLost {
  * ```
  */
 export class ConnectError extends Error {
+  /** The error's name: `"ConnectError"`. */
   override readonly name: string = "ConnectError";
+  /**
+   * Makes the error.
+   * @param detail More about what happened.
+   * @param options The cause, if any.
+   */
   constructor(detail?: string, options?: ErrorOptions) {
     super(
       "An error occurred while connecting" + (detail ? `: ${detail}` : ""),
@@ -109,7 +132,13 @@ export class ConnectError extends Error {
  * ```
  */
 export class ConnectionRefusedError extends ConnectError {
+  /** The error's name: `"ConnectionRefusedError"`. */
   override readonly name: string = "ConnectionRefusedError";
+  /**
+   * Makes the error.
+   * @param destination The address that was tried.
+   * @param options The cause, if any.
+   */
   constructor(destination?: string, options?: ErrorOptions) {
     super(
       "Connection was refused by other side" +
@@ -131,7 +160,14 @@ export class ConnectionRefusedError extends ConnectError {
  * ```
  */
 export class TCPTimedOutError extends ConnectError {
+  /** The error's name: `"TCPTimedOutError"`. */
   override readonly name: string = "TCPTimedOutError";
+  /**
+   * Makes the error.
+   * @param destination The address that was tried.
+   * @param timeout The timeout, in seconds.
+   * @param options The cause, if any.
+   */
   constructor(destination?: string, timeout?: number, options?: ErrorOptions) {
     super(
       "TCP connection timed out" +
@@ -154,7 +190,13 @@ export class TCPTimedOutError extends ConnectError {
  * ```
  */
 export class DNSLookupError extends ConnectError {
+  /** The error's name: `"DNSLookupError"`. */
   override readonly name: string = "DNSLookupError";
+  /**
+   * Makes the error.
+   * @param host The host (or interface) concerned.
+   * @param options The cause, if any.
+   */
   constructor(host: string, options?: ErrorOptions) {
     super(
       `DNS lookup failed for ${host}: ${
@@ -178,10 +220,12 @@ export class DNSLookupError extends ConnectError {
  * ```
  */
 export class CannotListenError extends Error {
+  /** The error's name: `"CannotListenError"`. */
   override readonly name: string = "CannotListenError";
   /**
    * @param host The interface asked for.
    * @param port The port (or a UNIX socket path).
+   * @param options The cause: the error the bind failed with.
    */
   constructor(
     readonly host: string,
@@ -209,7 +253,12 @@ export class CannotListenError extends Error {
  * ```
  */
 export class NoProtocol extends ConnectError {
+  /** The error's name: `"NoProtocol"`. */
   override readonly name: string = "NoProtocol";
+  /**
+   * Makes the error.
+   * @param options The cause, if any.
+   */
   constructor(options?: ErrorOptions) {
     super("the factory's buildProtocol returned null", options);
   }
@@ -227,7 +276,12 @@ export class NoProtocol extends ConnectError {
  * ```
  */
 export class AlreadyCalled extends Error {
+  /** The error's name: `"AlreadyCalled"`. */
   override readonly name = "AlreadyCalled";
+  /**
+   * Makes the error.
+   * @param message The message.
+   */
   constructor(message = "Cannot change the call: it has already been called") {
     super(message);
   }
@@ -245,7 +299,12 @@ export class AlreadyCalled extends Error {
  * ```
  */
 export class AlreadyCancelled extends Error {
+  /** The error's name: `"AlreadyCancelled"`. */
   override readonly name = "AlreadyCancelled";
+  /**
+   * Makes the error.
+   * @param message The message.
+   */
   constructor(
     message = "Cannot change the call: it has already been cancelled",
   ) {
@@ -265,7 +324,12 @@ export class AlreadyCancelled extends Error {
  * ```
  */
 export class ReactorNotRunning extends Error {
+  /** The error's name: `"ReactorNotRunning"`. */
   override readonly name = "ReactorNotRunning";
+  /**
+   * Makes the error.
+   * @param message The message.
+   */
   constructor(message = "Cannot stop the reactor: it is not running") {
     super(message);
   }
@@ -283,7 +347,12 @@ export class ReactorNotRunning extends Error {
  * ```
  */
 export class ReactorAlreadyRunning extends Error {
+  /** The error's name: `"ReactorAlreadyRunning"`. */
   override readonly name = "ReactorAlreadyRunning";
+  /**
+   * Makes the error.
+   * @param message The message.
+   */
   constructor(message = "Cannot run the reactor: it is already running") {
     super(message);
   }
@@ -301,7 +370,12 @@ export class ReactorAlreadyRunning extends Error {
  * ```
  */
 export class ReactorNotRestartable extends Error {
+  /** The error's name: `"ReactorNotRestartable"`. */
   override readonly name = "ReactorNotRestartable";
+  /**
+   * Makes the error.
+   * @param message The message.
+   */
   constructor(
     message = "Cannot run the reactor: a stopped reactor cannot be restarted",
   ) {
