@@ -60,6 +60,30 @@ const MAX_READ = 256 * 1024;
 const WRITE_ALONE = 16 * 1024;
 /** At most this many queued bytes are copied into one `conn.write`. */
 const MAX_COALESCE = 256 * 1024;
+/** Reads up to this size are copied into the shared slab. */
+const SLAB_READ = 1024;
+/** The size of a slab. */
+const SLAB_SIZE = 16 * 1024;
+
+// Small reads (a request, a line, a 64-byte ping) are copied into a shared
+// slab and handed out as views, as Node pools small Buffers: one
+// ArrayBuffer per 16 KiB of small chunks instead of one per chunk, which
+// spares the allocator and the garbage collector (and so the tail
+// latency). Views never overlap and a slab is never written twice, so each
+// chunk is the protocol's to keep; a kept chunk keeps its 16 KiB slab.
+let slab = new Uint8Array(SLAB_SIZE);
+let slabUsed = 0;
+
+function copyToSlab(buf: Uint8Array, n: number): Uint8Array {
+  if (SLAB_SIZE - slabUsed < n) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const start = slabUsed;
+  slab.set(buf.subarray(0, n), start);
+  slabUsed = (start + n + 7) & ~7; // 8-byte aligned, for typed views
+  return slab.subarray(start, start + n);
+}
 
 /**
  * Replaces a transport's `Deno.Conn` with another built on it; see
@@ -214,8 +238,9 @@ export class StreamTransport implements ITransport, ReactorResource {
   #parked: (() => void) | undefined = undefined; // tells replaceConn
 
   // writing
-  #chunks: Uint8Array[] = [];
-  #head = 0; // chunks before this index are sent
+  #chunks: Uint8Array[] = []; // queued in [#head, #tail); kept, not shrunk
+  #head = 0;
+  #tail = 0;
   #queued = 0; // bytes queued or being written
   #flushing = false;
   #kickPending = false; // a flush/close check waits for a callback's end
@@ -389,7 +414,7 @@ export class StreamTransport implements ITransport, ReactorResource {
       );
     }
     if (data.length === 0 || this.#closed || this.#writeDisconnected) return;
-    this.#chunks.push(data);
+    this.#chunks[this.#tail++] = data;
     this.#queued += data.length;
     if (
       this.#queued > BUFFER_SIZE && this.#streaming && !this.#producerPaused &&
@@ -445,11 +470,12 @@ export class StreamTransport implements ITransport, ReactorResource {
   #take(): Uint8Array {
     const chunks = this.#chunks;
     const head = this.#head;
+    const tail = this.#tail;
     const first = chunks[head];
     let end = head + 1;
     let total = first.length;
     if (total < WRITE_ALONE) {
-      while (end < chunks.length) {
+      while (end < tail) {
         const next = chunks[end].length;
         if (total + next > MAX_COALESCE) break;
         total += next;
@@ -465,17 +491,19 @@ export class StreamTransport implements ITransport, ReactorResource {
         offset += chunks[i].length;
       }
     }
-    if (end === chunks.length) {
-      chunks.length = 0;
+    chunks.fill(EMPTY, head, end); // let the sent chunks be collected
+    if (end === tail) {
+      // Empty: reuse the slots (no allocation per write), unless a burst
+      // made the array large.
+      this.#head = this.#tail = 0;
+      if (chunks.length > 64) chunks.length = 0;
+    } else if (end > 1024 && end > tail >> 1) {
+      chunks.copyWithin(0, end, tail); // keep the array from growing forever
+      chunks.fill(EMPTY, tail - end, tail);
       this.#head = 0;
+      this.#tail = tail - end;
     } else {
-      chunks.fill(EMPTY, head, end); // let the sent chunks be collected
-      if (end > 1024 && end > chunks.length >> 1) {
-        chunks.splice(0, end); // keep the array from growing forever
-        this.#head = 0;
-      } else {
-        this.#head = end;
-      }
+      this.#head = end;
     }
     return out;
   }
@@ -668,7 +696,8 @@ export class StreamTransport implements ITransport, ReactorResource {
   /**
    * The bytes just read, as an array the protocol may keep: a buffer that
    * is at least half full is handed over whole (no copy) and replaced,
-   * otherwise the bytes are copied out and the buffer kept. The buffer
+   * otherwise the bytes are copied out (small ones into the shared slab)
+   * and the buffer kept. The buffer
    * grows while reads fill it and shrinks after a small read, so busy
    * connections read in large chunks and idle ones hold little memory.
    */
@@ -682,7 +711,7 @@ export class StreamTransport implements ITransport, ReactorResource {
       this.#readBuf = new Uint8Array(size);
       return buf.subarray(0, n);
     }
-    const data = buf.slice(0, n);
+    const data = n <= SLAB_READ ? copyToSlab(buf, n) : buf.slice(0, n);
     if (size > MIN_READ && n <= size >> 3) {
       let next = MIN_READ;
       while (next < n * 2) next *= 2;
@@ -852,7 +881,7 @@ export class StreamTransport implements ITransport, ReactorResource {
   /** A close that drops what is queued. */
   #closeNow(reason: Failure): void {
     this.#chunks = [];
-    this.#head = 0;
+    this.#head = this.#tail = 0;
     this.#queued = 0;
     this.#close(reason);
   }
@@ -880,6 +909,7 @@ export class StreamTransport implements ITransport, ReactorResource {
     this.#finished = true;
     this.#readBuf = EMPTY;
     this.#chunks = [];
+    this.#head = this.#tail = 0;
     const reason = this.#reason!;
     this.#reactor.untrackResource(this);
     const producer = this.#producer;
@@ -999,9 +1029,9 @@ export class StreamTransport implements ITransport, ReactorResource {
     }
     this.#swapping = true;
     // What was written before this call goes out on the old conn first.
-    const before = this.#chunks.slice(this.#head);
+    const before = this.#chunks.slice(this.#head, this.#tail);
     this.#chunks = [];
-    this.#head = 0;
+    this.#head = this.#tail = 0;
     if (this.#flushing) {
       await new Promise<void>((resolve) => this.#flushIdle = resolve);
       this.#flushIdle = undefined;
