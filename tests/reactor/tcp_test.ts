@@ -2,7 +2,10 @@
 
 import assert from "node:assert/strict";
 import { ClientFactory, Factory } from "../../protocols/protocol.ts";
-import { ReconnectingClientFactory } from "../../protocols/client.ts";
+import {
+  ClientCreator,
+  ReconnectingClientFactory,
+} from "../../protocols/client.ts";
 import type { Failure } from "../../deferred/failure.ts";
 import { DenoReactor, reactor } from "../../reactor/reactor.ts";
 import {
@@ -12,6 +15,7 @@ import {
   ConnectionDone,
   ConnectionLost,
   ConnectionRefusedError,
+  DNSLookupError,
   TCPTimedOutError,
 } from "../../reactor/errors.ts";
 import type {
@@ -23,6 +27,7 @@ import type {
 } from "../../reactor/interfaces.ts";
 import type { StreamTransport } from "../../reactor/stream.ts";
 import { UserError } from "../../reactor/stream_connector.ts";
+import { TCPConnector } from "../../reactor/tcp.ts";
 import { captureLogs } from "../../testing/logs.ts";
 import { decode, encode, readAll, readExactly, within } from "../_helpers.ts";
 import {
@@ -1349,6 +1354,109 @@ Deno.test("replaceConn (the STARTTLS hook) sends queued bytes first, holds later
     );
   } finally {
     conn.close();
+    await port.stopListening();
+  }
+});
+
+Deno.test("reusePort lets two ports share a port number; without it the second fails", async () => {
+  using _logs = captureLogs();
+  const factory = new Factory();
+  factory.noisy = false;
+  const a = reactor.listenTCP(0, factory, {
+    interface: "127.0.0.1",
+    reusePort: true,
+  });
+  const portNumber = portOf(a.getHost());
+  try {
+    const b = reactor.listenTCP(portNumber, factory, {
+      interface: "127.0.0.1",
+      reusePort: true,
+    });
+    assert.equal(portOf(b.getHost()), portNumber);
+    await b.stopListening();
+    assert.throws(
+      () => reactor.listenTCP(portNumber, factory, { interface: "127.0.0.1" }),
+      CannotListenError,
+    );
+  } finally {
+    await a.stopListening();
+  }
+});
+
+Deno.test("a failed name lookup is reported as DNSLookupError naming the host", async () => {
+  // No lookup leaves this machine: the connector's socket call is replaced
+  // by one failing the way Deno.connect fails for an unknown name.
+  class NoDNS extends TCPConnector {
+    protected override _connect(): Promise<Deno.Conn> {
+      return Promise.reject(
+        new Error(
+          "failed to lookup address information: Name or service not known",
+        ),
+      );
+    }
+  }
+  const client = new ClientRecorder(() => new Recorder());
+  new NoDNS("no-such-host.invalid", 80, client, {}, reactor).connect();
+  const reason = await within(
+    WAIT,
+    "clientConnectionFailed",
+    client.failed.promise,
+  );
+  assert.ok(reason.check(DNSLookupError), reason.getErrorMessage());
+  assert.match(reason.getErrorMessage(), /no-such-host\.invalid/);
+  assert.deepEqual(reactor.getDelayedCalls(), []);
+});
+
+Deno.test("stopProducing on a transport is loseConnection: queued bytes go out, then ConnectionDone", async () => {
+  using _logs = captureLogs();
+  class Stopper extends Recorder {
+    override connectionMade(): void {
+      super.connectionMade();
+      this.transport!.write("last words");
+      this.transport!.stopProducing();
+    }
+  }
+  const { factory, port, portNumber } = listenEcho(() => new Stopper());
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: portNumber });
+  try {
+    assert.equal(
+      decode(await within(WAIT, "EOF", readAll(conn))),
+      "last words",
+    );
+    const reason = await within(
+      WAIT,
+      "connectionLost",
+      factory.nth(0).then((p) => p.lost.promise),
+    );
+    assert.ok(reason.check(ConnectionDone));
+  } finally {
+    conn.close();
+    await port.stopListening();
+  }
+});
+
+Deno.test("ClientCreator connects a protocol instance over real TCP", async () => {
+  using _logs = captureLogs();
+  const { factory, port, portNumber } = listenEcho(() => new EchoRecorder());
+  try {
+    const proto = await within(
+      WAIT,
+      "ClientCreator",
+      new ClientCreator(reactor, Recorder).connectTCP("127.0.0.1", portNumber)
+        .asPromise(),
+    );
+    assert.ok(proto instanceof Recorder);
+    proto.transport!.write("created");
+    await within(WAIT, "the echo", proto.bytes(7));
+    assert.equal(decode(proto.data()), "created");
+    proto.transport!.loseConnection();
+    await within(WAIT, "connectionLost", proto.lost.promise);
+    await within(
+      WAIT,
+      "server connectionLost",
+      factory.nth(0).then((p) => p.lost.promise),
+    );
+  } finally {
     await port.stopListening();
   }
 });
