@@ -63,8 +63,13 @@ import {
  * ```
  */
 export class ConnectingCancelledError extends Error {
+  /** Always `"ConnectingCancelledError"`. */
   override readonly name: string = "ConnectingCancelledError";
-  /** @param address Where the attempt was going. */
+  /**
+   * Makes one.
+   *
+   * @param address Where the attempt was going.
+   */
   constructor(readonly address: IAddress, options?: ErrorOptions) {
     super(
       `Connecting to ${
@@ -226,6 +231,8 @@ export class TCP4ServerEndpoint implements IStreamServerEndpoint {
   readonly interface: string;
 
   /**
+   * Describes a TCP port to listen on.
+   *
    * @param reactor The reactor to listen with.
    * @param port The port (0: any free one).
    * @param options Backlog and interface.
@@ -310,6 +317,8 @@ export class TCP4ClientEndpoint implements IStreamClientEndpoint {
   readonly bindAddress: [string, number] | undefined;
 
   /**
+   * Describes a TCP address to connect to.
+   *
    * @param reactor The reactor to connect with.
    * @param host A host name or address.
    * @param port The port.
@@ -379,6 +388,8 @@ export class UNIXServerEndpoint implements IStreamServerEndpoint {
   readonly mode: number | undefined;
 
   /**
+   * Describes a UNIX socket file to listen on.
+   *
    * @param reactor The reactor to listen with.
    * @param address The socket file to create.
    * @param options Backlog and mode.
@@ -445,6 +456,8 @@ export class UNIXClientEndpoint implements IStreamClientEndpoint {
   readonly timeout: number;
 
   /**
+   * Describes a UNIX socket file to connect to.
+   *
    * @param reactor The reactor to connect with.
    * @param path The socket file.
    * @param options The timeout.

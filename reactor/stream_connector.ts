@@ -41,8 +41,13 @@ const log = new Logger("reactor.connector");
  * ```
  */
 export class NotConnectingError extends Error {
+  /** Always `"NotConnectingError"`. */
   override readonly name: string = "NotConnectingError";
-  /** @param state The connector's state at the time. */
+  /**
+   * Makes one.
+   *
+   * @param state The connector's state at the time.
+   */
   constructor(state: string, options?: ErrorOptions) {
     super(
       `Cannot stop connecting: the connector is not connecting (it is ${state})`,
@@ -65,7 +70,13 @@ export class NotConnectingError extends Error {
  * ```
  */
 export class UserError extends ConnectError {
+  /** Always `"UserError"`. */
   override readonly name: string = "UserError";
+  /**
+   * Makes one.
+   *
+   * @param options The cause, if any.
+   */
   constructor(options?: ErrorOptions) {
     super("User aborted connection", options);
   }
@@ -188,6 +199,8 @@ export abstract class StreamConnector implements IConnector, ReactorResource {
   #timeoutCall: IDelayedCall | undefined = undefined;
 
   /**
+   * Makes a disconnected connector; `connect()` starts an attempt.
+   *
    * @param factory The client factory.
    * @param reactor Times attempts; tracks connections for shutdown.
    * @param timeout Seconds per attempt (30); `undefined` or 0: no limit.

@@ -101,6 +101,8 @@ export abstract class StreamServerPort
   #wakeAccept: (() => void) | undefined = undefined;
 
   /**
+   * Makes a port that is not listening yet; `startListening()` binds it.
+   *
    * @param factory Builds the protocols.
    * @param reactor The reactor (time for backoffs, shutdown tracking).
    */

@@ -65,6 +65,8 @@ export class TCPPort extends StreamServerPort {
   readonly reusePort: boolean;
 
   /**
+   * Makes a port that is not listening yet (`listenTCP` also starts it).
+   *
    * @param port The port (0: any free one).
    * @param factory Builds a protocol per connection.
    * @param options Interface, backlog, reusePort.
@@ -152,6 +154,8 @@ export class TCPConnector extends StreamConnector {
   readonly port: number;
 
   /**
+   * Makes a connector; `connect()` (which `connectTCP` calls) starts it.
+   *
    * @param host A host name or numeric address.
    * @param port The port.
    * @param factory The client factory.

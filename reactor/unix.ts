@@ -57,6 +57,8 @@ export class UNIXPort extends StreamServerPort {
   readonly path: string;
 
   /**
+   * Makes a port that is not listening yet (`listenUNIX` also starts it).
+   *
    * @param path The socket file to create.
    * @param factory Builds a protocol per connection.
    * @param _options Accepted for compatibility (see the class doc).
@@ -121,6 +123,8 @@ export class UNIXConnector extends StreamConnector {
   readonly path: string;
 
   /**
+   * Makes a connector; `connect()` (which `connectUNIX` calls) starts it.
+   *
    * @param path The socket file.
    * @param factory The client factory.
    * @param options `timeout` in seconds (30).
