@@ -223,6 +223,7 @@ export class CannotListenError extends Error {
   /** The error's name: `"CannotListenError"`. */
   override readonly name: string = "CannotListenError";
   /**
+   * Makes the error.
    * @param host The interface asked for.
    * @param port The port (or a UNIX socket path).
    * @param options The cause: the error the bind failed with.
