@@ -3,6 +3,7 @@
  *
  * @module
  */
+export * from "./cooperator.ts";
 export * from "./delayed_call.ts";
 export * from "./endpoints.ts";
 export * from "./errors.ts";
