@@ -47,11 +47,10 @@ export function successResultOf<T>(d: Deferred<T>): T {
     });
   }
   if (result instanceof Failure) {
+    const message =
+      `Success result expected on ${d}, found failure result instead:\n${result.getTraceback()}`;
     d.addErrback(() => undefined); // reported here: do not report it again
-    throw new AssertionError({
-      message:
-        `Success result expected on ${d}, found failure result instead:\n${result.getTraceback()}`,
-    });
+    throw new AssertionError({ message });
   }
   return result;
 }
@@ -94,16 +93,16 @@ export function failureResultOf<T>(
       }) instead`,
     });
   }
-  d.addErrback(() => undefined);
   if (types.length > 0 && result.check(...types) === null) {
     const expected = types.map((t) => typeof t === "string" ? t : t.name).join(
       " or ",
     );
-    throw new AssertionError({
-      message:
-        `Failure of type (${expected}) expected on ${d}, found type ${result.type?.name} instead:\n${result.getTraceback()}`,
-    });
+    const message =
+      `Failure of type (${expected}) expected on ${d}, found type ${result.type?.name} instead:\n${result.getTraceback()}`;
+    d.addErrback(() => undefined);
+    throw new AssertionError({ message });
   }
+  d.addErrback(() => undefined);
   return result;
 }
 
@@ -127,10 +126,9 @@ export function failureResultOf<T>(
 export function assertNoResult<T>(d: Deferred<T>): void {
   const result = peek(d);
   if (result === NO_RESULT) return;
+  const message = `No result expected on ${d}, found ${
+    result instanceof Failure ? result.toString() : String(result)
+  } instead`;
   if (result instanceof Failure) d.addErrback(() => undefined);
-  throw new AssertionError({
-    message: `No result expected on ${d}, found ${
-      result instanceof Failure ? result.toString() : String(result)
-    } instead`,
-  });
+  throw new AssertionError({ message });
 }

@@ -44,6 +44,9 @@ Deno.test("successResultOf fails on a failure, showing its traceback, and consum
     (e: unknown) =>
       e instanceof AssertionError &&
       /found failure result/.test(e.message) &&
+      /current result: \[Failure instance: GenericError: the failure\]/.test(
+        e.message,
+      ) &&
       /GenericError: the failure/.test(e.message),
   );
   assert.equal(successResultOf(d), undefined, "the failure was consumed");
@@ -68,6 +71,7 @@ Deno.test("failureResultOf checks the failure's type against the given classes o
     (e: unknown) =>
       e instanceof AssertionError &&
       /\(TypeError or RangeError\) expected/.test(e.message) &&
+      /current result: \[Failure instance: GenericError: z\]/.test(e.message) &&
       /found type GenericError/.test(e.message),
   );
 });
@@ -108,7 +112,10 @@ Deno.test("assertNoResult fails on a result, and consumes a failure it reports",
   assert.throws(
     () => assertNoResult(d),
     (e: unknown) =>
-      e instanceof AssertionError && /GenericError: reported/.test(e.message),
+      e instanceof AssertionError &&
+      /current result: \[Failure instance: GenericError: reported\]/.test(
+        e.message,
+      ),
   );
   assert.equal(successResultOf(d), undefined);
 });
