@@ -3,5 +3,6 @@
  *
  * @module
  */
+export * from "./client_service.ts";
 export * from "./internet.ts";
 export * from "./service.ts";
