@@ -131,7 +131,6 @@ export class Chargen extends Protocol implements IPushProducer {
   /** Schedules the next burst; the global reactor unless replaced (tests pass a `Clock`). */
   clock: IReactorTime = reactor;
 
-  #offset = 0;
   #paused = false;
   #stopped = false;
   #writing = false;
@@ -182,10 +181,8 @@ export class Chargen extends Protocol implements IPushProducer {
     try {
       let sent = 0;
       while (this.#canWrite() && sent < this.BURST) {
-        const chunk = CHARGEN_PERIOD.subarray(this.#offset);
-        this.transport!.write(chunk);
-        sent += chunk.length;
-        this.#offset = 0;
+        this.transport!.write(CHARGEN_PERIOD);
+        sent += CHARGEN_PERIOD.length;
       }
     } finally {
       this.#writing = false;
