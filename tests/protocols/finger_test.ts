@@ -332,7 +332,8 @@ Deno.test("examples/finger.ts on a terminal asks for exactly its one permission"
   const child = new Deno.Command("script", {
     args: [
       "-qec",
-      `'${Deno.execPath()}' run '${EXAMPLE}' --port 7`,
+      // DENO_NO_PROMPT (set by .ci/run, or by a user) would turn the prompt off.
+      `env -u DENO_NO_PROMPT '${Deno.execPath()}' run '${EXAMPLE}' --port 7`,
       "/dev/null",
     ],
     stdin: "piped",
