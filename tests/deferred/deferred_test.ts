@@ -328,15 +328,17 @@ Deno.test("a callback added by a running callback goes to the end of the chain",
 
 Deno.test("a callback added by a running callback does not run until that callback returns", () => {
   const called: number[] = [];
+  let whenAdded: number[] = [];
   const d = new Deferred<void>();
   d.addCallback(() => {
     called.push(1);
     d.addCallback(() => {
       called.push(2);
     });
-    assert.deepEqual(called, [1]);
+    whenAdded = [...called];
   });
   d.callback();
+  assert.deepEqual(whenAdded, [1], "not run while the adding callback runs");
   assert.deepEqual(called, [1, 2]);
 });
 
