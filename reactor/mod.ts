@@ -5,6 +5,7 @@
  */
 export * from "./cooperator.ts";
 export * from "./delayed_call.ts";
+export * from "./endpoint_descriptions.ts";
 export * from "./endpoints.ts";
 export * from "./errors.ts";
 export * from "./interfaces.ts";

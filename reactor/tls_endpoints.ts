@@ -15,8 +15,8 @@ import {
   type IStreamServerEndpointStringParser,
   registerClientEndpointParser,
   registerServerEndpointParser,
-  TCP4ClientEndpoint,
-} from "./endpoints.ts";
+} from "./endpoint_descriptions.ts";
+import { TCP4ClientEndpoint } from "./endpoints.ts";
 import type {
   IListeningPort,
   IProtocol,

@@ -9,9 +9,9 @@ import type { Failure } from "../../deferred/failure.ts";
 import { reactor } from "../../reactor/reactor.ts";
 import {
   clientFromString,
-  connectProtocol,
   serverFromString,
-} from "../../reactor/endpoints.ts";
+} from "../../reactor/endpoint_descriptions.ts";
+import { connectProtocol } from "../../reactor/endpoints.ts";
 import {
   CannotListenError,
   ConnectError,

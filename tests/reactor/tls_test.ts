@@ -13,10 +13,12 @@ import {
 } from "../../reactor/tls_endpoints.ts";
 import {
   clientFromString,
-  ConnectingCancelledError,
-  connectProtocol,
   quoteStringArgument,
   serverFromString,
+} from "../../reactor/endpoint_descriptions.ts";
+import {
+  ConnectingCancelledError,
+  connectProtocol,
 } from "../../reactor/endpoints.ts";
 import {
   CannotListenError,
