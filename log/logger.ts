@@ -220,7 +220,8 @@ export class LogPublisher {
 
 /**
  * Fills `{field}` placeholders of an event's `log_format` with its fields;
- * `{peer.host}` reads a property of a field. A missing field leaves its
+ * `{peer.host}` reads a property of a field and `{peers[0]}` or
+ * `{counts[tcp]}` an element or key, as in Twisted. A missing field leaves its
  * placeholder as it was; `{{`/`}}` are literal braces. Strings are used as
  * they are, errors as `Name: message`, plain objects as JSON, anything else
  * through `String()`. Formatting never throws.
@@ -256,9 +257,14 @@ export function formatEvent(event: LogEvent): string {
 
 const NOT_FOUND = Symbol("not found");
 
+/** `a.b[0][key]` as the keys `a`, `b`, `0`, `key` (Python's format fields). */
+function keysOf(path: string): string[] {
+  return path.replace(/\[([^\]]*)\]/g, ".$1").split(".");
+}
+
 function lookUp(event: LogEvent, path: string): unknown {
   let value: unknown = event;
-  for (const key of path.split(".")) {
+  for (const key of keysOf(path)) {
     if (
       value === null || typeof value !== "object" && typeof value !== "function"
     ) return NOT_FOUND;

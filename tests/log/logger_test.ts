@@ -224,6 +224,16 @@ Deno.test("formatEvent reads dotted fields", () => {
   );
 });
 
+Deno.test("formatEvent reads indexed fields, as Python's format fields do", () => {
+  assert.equal(
+    formatEvent(event("{peers[1]} {counts[tcp]} {peers[0].host} {peers[5]}", {
+      peers: [{ host: "a" }, "b"],
+      counts: { tcp: 2 },
+    })),
+    "b 2 a {peers[5]}",
+  );
+});
+
 Deno.test("formatEvent renders errors by name and message, plain objects as JSON and the rest with String", () => {
   const text = formatEvent(event("{e} {o} {a} {n} {u} {b}", {
     e: new RangeError("bad"),
