@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { Failure } from "../deferred/failure.ts";
+import { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";
 import {
   type IAddress,
@@ -636,7 +636,7 @@ export class ThrottlingFactory extends WrappingFactory {
   /** Pauses reading on every connection. */
   throttleReads(): void {
     log.debug("Throttling reads on {factory}", { factory: this.logPrefix() });
-    for (const p of this.protocols) (p as ThrottlingProtocol).throttleReads();
+    this.#eachProtocol("throttleReads", (p) => p.throttleReads());
   }
 
   /** Resumes reading on every connection. */
@@ -646,13 +646,13 @@ export class ThrottlingFactory extends WrappingFactory {
     log.debug("Stopped throttling reads on {factory}", {
       factory: this.logPrefix(),
     });
-    for (const p of this.protocols) (p as ThrottlingProtocol).unthrottleReads();
+    this.#eachProtocol("unthrottleReads", (p) => p.unthrottleReads());
   }
 
   /** Pauses every connection's producer. */
   throttleWrites(): void {
     log.debug("Throttling writes on {factory}", { factory: this.logPrefix() });
-    for (const p of this.protocols) (p as ThrottlingProtocol).throttleWrites();
+    this.#eachProtocol("throttleWrites", (p) => p.throttleWrites());
   }
 
   /** Resumes every connection's producer. */
@@ -662,8 +662,26 @@ export class ThrottlingFactory extends WrappingFactory {
     log.debug("Stopped throttling writes on {factory}", {
       factory: this.logPrefix(),
     });
-    for (const p of this.protocols) {
-      (p as ThrottlingProtocol).unthrottleWrites();
+    this.#eachProtocol("unthrottleWrites", (p) => p.unthrottleWrites());
+  }
+
+  /**
+   * Calls `fn` for every connection. A producer or transport that throws
+   * is logged and the others are still paused or resumed: one broken
+   * connection must neither leave the rest paused nor stop the checks.
+   */
+  #eachProtocol(what: string, fn: (p: ThrottlingProtocol) => void): void {
+    for (const p of [...this.protocols]) {
+      try {
+        fn(p as ThrottlingProtocol);
+      } catch (error) {
+        log.failure(
+          "Unhandled error in {protocol}.{what}",
+          new Failure(error),
+          "critical",
+          { protocol: p.logPrefix(), what },
+        );
+      }
     }
   }
 }

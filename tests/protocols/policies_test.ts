@@ -24,6 +24,7 @@ import type {
 import { isHalfCloseable } from "../../reactor/interfaces.ts";
 import { reactor } from "../../reactor/reactor.ts";
 import { Clock } from "../../testing/clock.ts";
+import { captureLogs } from "../../testing/logs.ts";
 import {
   StringTransport,
   StringTransportWithDisconnection,
@@ -276,6 +277,42 @@ Deno.test("ThrottlingFactory pauses the producer when over writeLimit, and resum
   assert.equal(tServer.writtenThisSecond, 0);
   assert.equal(echo.paused, false);
   assert.equal(tServer.writesThrottled, false);
+});
+
+Deno.test("ThrottlingFactory: a producer that throws is logged, and the other connections and the checks go on", () => {
+  using logs = captureLogs();
+  const clock = new Clock();
+  const tServer = new ThrottlingFactory(new Server(), {
+    writeLimit: 10,
+    clock,
+  });
+  const [broken] = connectedWrapper(tServer);
+  const [good] = connectedWrapper(tServer);
+  broken.registerProducer({
+    pauseProducing() {
+      throw new RangeError("cannot pause");
+    },
+    resumeProducing() {
+      throw new RangeError("cannot resume");
+    },
+    stopProducing() {},
+  }, true);
+  const echo = good.wrappedProtocol as EchoProtocol;
+  good.registerProducer(echo, true);
+  for (let round = 0; round < 2; round++) {
+    good.dataReceived(encode("0123456789abcdefghij"));
+    clock.advance(1.05);
+    assert.equal(echo.paused, true, `round ${round}: paused despite the other`);
+    clock.advance(1.05);
+    assert.equal(echo.paused, false, `round ${round}: resumed`);
+  }
+  const errors = logs.flushLoggedErrors(RangeError);
+  assert.deepEqual(errors.map((f) => f.getErrorMessage()), [
+    "cannot pause",
+    "cannot resume",
+    "cannot pause",
+    "cannot resume",
+  ]);
 });
 
 Deno.test("ThrottlingFactory pauses reading when over readLimit, and resumes it", () => {
