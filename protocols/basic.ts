@@ -22,7 +22,7 @@
  */
 
 import { Logger } from "../log/mod.ts";
-import type { IPushProducer } from "../reactor/interfaces.ts";
+import type { IPushProducer, ITransport } from "../reactor/interfaces.ts";
 import {
   ByteBuffer,
   concatBytes,
@@ -60,6 +60,36 @@ class DelimiterCache {
       this.bytes = encoder.encode(delimiter);
     }
     return this.bytes;
+  }
+}
+
+/**
+ * A transport that queues text and encodes it in batches (the stream
+ * transports' `writeText`; not part of `ITransport`).
+ */
+interface TextWriter {
+  writeText?(text: string, suffix: string): void;
+}
+
+/**
+ * `line` then the delimiter in one write; on a transport with `writeText`,
+ * a string line is handed over as text (no array per line).
+ */
+function sendWithDelimiter(
+  transport: ITransport,
+  line: string | Uint8Array,
+  delimiter: Uint8Array,
+  delimiterText: string,
+): void {
+  if (typeof line === "string") {
+    const writer = transport as ITransport & TextWriter;
+    if (writer.writeText !== undefined) {
+      writer.writeText(line, delimiterText);
+    } else {
+      transport.write(encodeWithSuffix(line, delimiter));
+    }
+  } else {
+    transport.write(concatBytes(line, delimiter));
   }
 }
 
@@ -250,13 +280,19 @@ export class LineReceiver extends Protocol implements IPushProducer {
     return decodeUtf8(this.#buffer.takeAll());
   }
 
-  /** Writes `line` (a string is UTF-8 encoded) followed by `delimiter`, in one write. */
+  /**
+   * Writes `line` (a string is UTF-8 encoded) followed by `delimiter`, in
+   * one write (on a transport with `writeText`, such as the stream
+   * transports, a string line is handed over as text, to be encoded with
+   * the lines around it).
+   */
   sendLine(line: string | Uint8Array): void {
-    const delimiter = this.#delimiter.get(this, this.delimiter);
-    this.transport!.write(
-      typeof line === "string"
-        ? encodeWithSuffix(line, delimiter)
-        : concatBytes(line, delimiter),
+    const delimiter = this.#delimiter;
+    sendWithDelimiter(
+      this.transport!,
+      line,
+      delimiter.get(this, this.delimiter),
+      delimiter.text!,
     );
   }
 
@@ -358,11 +394,12 @@ export class LineOnlyReceiver extends Protocol {
 
   /** Writes `line` followed by `delimiter`, in one write. */
   sendLine(line: string | Uint8Array): void {
-    const delimiter = this.#delimiter.get(this, this.delimiter);
-    this.transport!.write(
-      typeof line === "string"
-        ? encodeWithSuffix(line, delimiter)
-        : concatBytes(line, delimiter),
+    const delimiter = this.#delimiter;
+    sendWithDelimiter(
+      this.transport!,
+      line,
+      delimiter.get(this, this.delimiter),
+      delimiter.text!,
     );
   }
 }

@@ -85,6 +85,27 @@ function copyToSlab(buf: Uint8Array, n: number): Uint8Array {
   return slab.subarray(start, start + n);
 }
 
+/** The size of a slab that text is encoded into. */
+const OUT_SLAB_SIZE = 64 * 1024;
+/**
+ * Text written is kept as one string until this many UTF-16 units are
+ * pending (or until the next flush or byte write), then encoded at once.
+ */
+const TEXT_BATCH = 16 * 1024;
+
+// Written text is encoded a batch at a time into a shared slab: one
+// TextEncoder call per flush instead of one per string (a call costs more
+// than encoding a short line), and a view of the slab per batch instead of
+// an array per string. Views never overlap and a slab is never written
+// twice; they are only handed to `conn.write`.
+let outSlab = new Uint8Array(OUT_SLAB_SIZE);
+let outUsed = 0;
+
+/** Whether `unit` is a UTF-16 low (trailing) surrogate. */
+function isLowSurrogate(unit: number): boolean {
+  return unit >= 0xdc00 && unit <= 0xdfff;
+}
+
 /**
  * Replaces a transport's `Deno.Conn` with another built on it; see
  * {@linkcode StreamTransport.replaceConn}.
@@ -246,6 +267,9 @@ export class StreamTransport implements ITransport, ReactorResource {
   #kickPending = false; // a flush/close check waits for a callback's end
   #inCallback = false; // the protocol (or producer) is being called
   #flushIdle: (() => void) | undefined = undefined; // tells replaceConn
+  // text written but not yet encoded, queued after every chunk (counted in
+  // #queued by its UTF-16 length until encoded)
+  #text = "";
 
   // producer
   #producer: IProducer | undefined = undefined;
@@ -339,7 +363,11 @@ export class StreamTransport implements ITransport, ReactorResource {
     return this.protocol !== undefined && !this.#closed;
   }
 
-  /** Bytes written but not yet handed to the socket. */
+  /**
+   * Bytes written but not yet handed to the socket (text written in the
+   * current callback counts its UTF-16 length until it is encoded, at the
+   * latest when the callback returns).
+   */
   get bufferedAmount(): number {
     return this.#queued;
   }
@@ -405,8 +433,11 @@ export class StreamTransport implements ITransport, ReactorResource {
    * @throws {TypeError} When `data` is neither a Uint8Array nor a string.
    */
   write(data: Uint8Array | string): void {
-    if (typeof data === "string") data = encoder.encode(data);
-    else if (!(data instanceof Uint8Array)) {
+    if (typeof data === "string") {
+      this.writeText(data);
+      return;
+    }
+    if (!(data instanceof Uint8Array)) {
       throw new TypeError(
         `Cannot write ${
           Object.prototype.toString.call(data)
@@ -414,6 +445,7 @@ export class StreamTransport implements ITransport, ReactorResource {
       );
     }
     if (data.length === 0 || this.#closed || this.#writeDisconnected) return;
+    if (this.#text.length !== 0) this.#encodeText();
     this.#chunks[this.#tail++] = data;
     this.#queued += data.length;
     if (
@@ -426,17 +458,103 @@ export class StreamTransport implements ITransport, ReactorResource {
   }
 
   /**
+   * Queues `text`, then `suffix`, UTF-8 encoded: the same bytes as
+   * `write(text)` then `write(suffix)`. Not part of {@linkcode ITransport}:
+   * `LineReceiver.sendLine` uses it when the transport has it. Text is
+   * kept as a string and encoded a batch at a time (when the protocol's
+   * callback returns, before bytes written after it, or every 16 Ki UTF-16
+   * units), so many short strings cost one `TextEncoder` call and no array
+   * each. Each call's strings are encoded as if on their own: a lone
+   * surrogate at the end of one call and at the start of the next do not
+   * join into one character. Ignored once the connection is closed or its
+   * writing half is shut.
+   *
+   * @param text Any string (lone surrogates become U+FFFD).
+   * @param suffix Sent after `text` (a delimiter).
+   * @throws {TypeError} When `text` or `suffix` is not a string.
+   *
+   * @example
+   * ```ts
+   * import { StreamTransport } from "@twisted-deno/core/reactor";
+   *
+   * // transport.writeText("PING", "\r\n") sends the bytes of "PING\r\n".
+   * console.log(typeof StreamTransport.prototype.writeText);
+   * ```
+   */
+  writeText(text: string, suffix = ""): void {
+    if (typeof text !== "string" || typeof suffix !== "string") {
+      throw new TypeError(
+        `Cannot write ${
+          Object.prototype.toString.call(
+            typeof text !== "string" ? text : suffix,
+          )
+        } as text: text and suffix must be strings`,
+      );
+    }
+    if (this.#closed || this.#writeDisconnected) return;
+    const units = text.length + suffix.length;
+    if (units === 0) return;
+    // A low surrogate right after pending text could join a high surrogate
+    // ending it: encode the pending text first, as separate writes would.
+    if (isLowSurrogate(text.charCodeAt(0)) && this.#text.length !== 0) {
+      this.#encodeText();
+    }
+    let pending = this.#text + text;
+    if (isLowSurrogate(suffix.charCodeAt(0)) && pending.length !== 0) {
+      this.#text = pending;
+      this.#encodeText();
+      pending = "";
+    }
+    this.#text = pending += suffix;
+    this.#queued += units;
+    if (pending.length >= TEXT_BATCH) this.#encodeText();
+    if (
+      this.#queued > BUFFER_SIZE && this.#streaming && !this.#producerPaused &&
+      this.#producer !== undefined
+    ) {
+      this.#pauseProducer();
+    }
+    if (!this.#flushing && !this.#inCallback && !this.#swapping) this.#flush();
+  }
+
+  /** Encodes the pending text and queues it as a chunk. */
+  #encodeText(): void {
+    const text = this.#text;
+    this.#text = "";
+    const units = text.length;
+    const most = units * 3; // UTF-8 needs at most 3 bytes per UTF-16 unit
+    let bytes: Uint8Array;
+    if (most > OUT_SLAB_SIZE >> 1) {
+      bytes = encoder.encode(text);
+    } else {
+      if (OUT_SLAB_SIZE - outUsed < most) {
+        outSlab = new Uint8Array(OUT_SLAB_SIZE);
+        outUsed = 0;
+      }
+      const start = outUsed;
+      const end = start + encoder.encodeInto(
+        text,
+        outSlab.subarray(start, start + most),
+      ).written;
+      outUsed = end;
+      bytes = outSlab.subarray(start, end);
+    }
+    this.#queued += bytes.length - units;
+    this.#chunks[this.#tail++] = bytes;
+  }
+
+  /**
    * Queues several chunks in order, flushed together.
    *
    * @param chunks Uint8Arrays or strings.
    * @throws {TypeError} When a chunk is neither (nothing is queued then).
    */
   writeSequence(chunks: Iterable<Uint8Array | string>): void {
-    const list: Uint8Array[] = [];
+    const list: (Uint8Array | string)[] = [];
     for (const chunk of chunks) {
-      if (typeof chunk === "string") list.push(encoder.encode(chunk));
-      else if (chunk instanceof Uint8Array) list.push(chunk);
-      else {
+      if (typeof chunk === "string" || chunk instanceof Uint8Array) {
+        list.push(chunk);
+      } else {
         throw new TypeError(
           `Cannot write ${
             Object.prototype.toString.call(chunk)
@@ -519,6 +637,7 @@ export class StreamTransport implements ITransport, ReactorResource {
       // the caller return first, so a close is never re-entrant.
       if (this.#queued === 0) await null;
       while (this.#queued > 0 && !this.#closed && !this.#swapping) {
+        if (this.#text.length !== 0) this.#encodeText();
         const chunk = this.#take();
         const conn = this.#conn;
         let offset = 0;
@@ -882,6 +1001,7 @@ export class StreamTransport implements ITransport, ReactorResource {
   #closeNow(reason: Failure): void {
     this.#chunks = [];
     this.#head = this.#tail = 0;
+    this.#text = "";
     this.#queued = 0;
     this.#close(reason);
   }
@@ -910,6 +1030,7 @@ export class StreamTransport implements ITransport, ReactorResource {
     this.#readBuf = EMPTY;
     this.#chunks = [];
     this.#head = this.#tail = 0;
+    this.#text = "";
     const reason = this.#reason!;
     this.#reactor.untrackResource(this);
     const producer = this.#producer;
@@ -1029,6 +1150,7 @@ export class StreamTransport implements ITransport, ReactorResource {
     }
     this.#swapping = true;
     // What was written before this call goes out on the old conn first.
+    if (this.#text.length !== 0) this.#encodeText();
     const before = this.#chunks.slice(this.#head, this.#tail);
     this.#chunks = [];
     this.#head = this.#tail = 0;

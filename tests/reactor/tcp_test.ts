@@ -1,6 +1,7 @@
 // TCP ports, connectors and the stream transport, on loopback sockets.
 
 import assert from "node:assert/strict";
+import { LineReceiver } from "../../protocols/basic.ts";
 import { ClientFactory, Factory } from "../../protocols/protocol.ts";
 import {
   ClientCreator,
@@ -1110,6 +1111,95 @@ Deno.test("write rejects values that are not bytes or strings, and encodes strin
     const expected = encode("héllo wörld!");
     sameBytes(
       await within(WAIT, "the bytes", readExactly(conn, expected.length)),
+      expected,
+    );
+  } finally {
+    conn.close();
+    await within(
+      WAIT,
+      "connectionLost",
+      factory.nth(0).then((p) => p.lost.promise),
+    );
+    await port.stopListening();
+  }
+});
+
+/** Answers each chunk with text and bytes interleaved, in one callback. */
+class MixedWriter extends Recorder {
+  override dataReceived(data: Uint8Array): void {
+    super.dataReceived(data);
+    const t = this.transport as StreamTransport;
+    t.writeText("a\ud83d", "\ude00é"); // lone surrogates, each its own U+FFFD
+    t.write(new Uint8Array([0x21]));
+    t.writeText("b\ud83d");
+    t.writeText("\ude00c"); // does not join the previous call's surrogate
+    t.writeText("\u{1F600}", "\r\n");
+    t.write("ü");
+    t.writeText("x".repeat(40_000), "|"); // past a batch and half a slab
+    t.writeText("", "");
+    t.writeSequence(["y", new Uint8Array([0x7a])]);
+  }
+}
+
+Deno.test("writeText sends text and bytes in call order, each call encoded on its own", async () => {
+  using _logs = captureLogs();
+  const { factory, port, portNumber } = listenEcho(() => new MixedWriter());
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: portNumber });
+  try {
+    const server = await within(WAIT, "the server protocol", factory.nth(0));
+    const t = server.transport as StreamTransport;
+    assert.throws(() => t.writeText(1 as unknown as string), TypeError);
+    assert.throws(() => t.writeText("a", null as unknown as string), TypeError);
+    await conn.write(encode("go"));
+    const expected = encode(
+      "a\ufffd\ufffdé!b\ufffd\ufffdc\u{1F600}\r\nü" + "x".repeat(40_000) +
+        "|yz",
+    );
+    sameBytes(
+      await within(WAIT, "the bytes", readExactly(conn, expected.length)),
+      expected,
+    );
+    assert.equal(t.bufferedAmount, 0);
+  } finally {
+    conn.close();
+    await within(
+      WAIT,
+      "connectionLost",
+      factory.nth(0).then((p) => p.lost.promise),
+    );
+    await port.stopListening();
+  }
+});
+
+/** A LineReceiver echo, as bench/line_server.ts runs it. */
+class LineEcho extends LineReceiver {
+  lost = Promise.withResolvers<Failure>();
+  override lineReceived(line: string): void {
+    this.sendLine(line);
+    if (line === "bytes") this.sendLine(encode("raw ü"));
+  }
+  override connectionLost(reason: Failure): void {
+    this.lost.resolve(reason);
+  }
+}
+
+Deno.test("LineReceiver.sendLine over TCP echoes many pipelined lines in order, UTF-8 intact", async () => {
+  using _logs = captureLogs();
+  const { factory, port, portNumber } = listenEcho(() => new LineEcho());
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: portNumber });
+  try {
+    const lines: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      lines.push(i % 7 === 0 ? `línea ${i} \u{1F600}` : `line ${i}`);
+    }
+    lines.push("bytes");
+    const wire = encode(lines.map((l) => l + "\r\n").join(""));
+    await conn.write(wire);
+    const expected = encode(
+      lines.map((l) => l + "\r\n").join("") + "raw ü\r\n",
+    );
+    sameBytes(
+      await within(WAIT, "the echo", readExactly(conn, expected.length)),
       expected,
     );
   } finally {
