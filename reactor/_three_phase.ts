@@ -179,3 +179,76 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === "object" || typeof value === "function") &&
     typeof (value as { then?: unknown }).then === "function";
 }
+
+/**
+ * The system events of one reactor, by name: the checks and bookkeeping
+ * behind `addSystemEventTrigger`, `removeSystemEventTrigger` and
+ * `fireSystemEvent`.
+ */
+export class SystemEvents {
+  #events = new Map<string, ThreePhaseEvent>();
+
+  constructor(readonly log: Logger) {}
+
+  /**
+   * Adds a trigger for `phase` of `event`.
+   * @throws {RangeError} When `phase` is not a phase.
+   * @throws {TypeError} When `fn` is not a function.
+   */
+  addTrigger(
+    phase: TriggerPhase,
+    event: string,
+    fn: (...args: never[]) => unknown,
+    args: readonly unknown[],
+  ): Trigger {
+    if (!isPhase(phase)) {
+      throw new RangeError(
+        `Cannot add a trigger for phase ${
+          JSON.stringify(phase)
+        }: use "before", "during" or "after"`,
+      );
+    }
+    if (typeof fn !== "function") {
+      throw new TypeError(
+        `Cannot add a trigger: ${String(fn)} is not a function`,
+      );
+    }
+    const owner = this.event(String(event));
+    const trigger = new Trigger(owner, phase, String(event), fn, args);
+    owner.add(trigger);
+    return trigger;
+  }
+
+  /**
+   * Removes a trigger `addTrigger` returned that has not run yet.
+   * @throws {TypeError} When `id` is not one of these events' triggers.
+   * @throws {RangeError} When it was already removed or has already run.
+   */
+  removeTrigger(id: TriggerId): void {
+    if (
+      !(id instanceof Trigger) || this.#events.get(id.event) !== id.owner
+    ) {
+      throw new TypeError(
+        `Cannot remove the trigger: ${
+          String(id)
+        } was not returned by this reactor's addSystemEventTrigger`,
+      );
+    }
+    id.owner.remove(id);
+  }
+
+  /** The event named `name`, made on first use. */
+  event(name: string): ThreePhaseEvent {
+    let event = this.#events.get(name);
+    if (event === undefined) {
+      event = new ThreePhaseEvent(this.log);
+      this.#events.set(name, event);
+    }
+    return event;
+  }
+
+  /** Fires `name` if anything was ever registered for it. */
+  fire(name: string): void {
+    this.#events.get(String(name))?.fire();
+  }
+}

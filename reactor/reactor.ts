@@ -35,10 +35,10 @@ import type {
   TriggerPhase,
 } from "./interfaces.ts";
 import { Logger } from "../log/mod.ts";
-import { Failure } from "../deferred/failure.ts";
-import { DelayedCall, type DelayedCallOwner } from "./delayed_call.ts";
-import { TimerHeap } from "./_timer_heap.ts";
-import { isPhase, ThreePhaseEvent, Trigger } from "./_three_phase.ts";
+import { HostTimer, MAX_TIMER_MS } from "./_host_timer.ts";
+import { closeResources } from "./_resources.ts";
+import { SignalHandlers } from "./_signals.ts";
+import { SystemEvents } from "./_three_phase.ts";
 import {
   ReactorAlreadyRunning,
   ReactorNotRestartable,
@@ -53,9 +53,6 @@ import type { ThreadPool } from "./threads.ts";
 import { Process } from "./process.ts";
 
 const log = new Logger("reactor");
-
-/** The longest delay a host timer accepts (2^31 - 1 ms, about 24.8 days). */
-const MAX_TIMER_MS = 0x7fffffff;
 
 /**
  * Options of {@linkcode DenoReactor.run}.
@@ -111,35 +108,14 @@ export class DenoReactor
   #resources = new Set<ReactorResource>();
 
   // ---- time: one host timer armed for the earliest call of the heap.
-  #heap = new TimerHeap();
-  #seq = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  /** When (in `seconds()`) the host timer fires; Infinity when unarmed. */
-  #timerAt = Infinity;
-  /**
-   * Whether the host timer keeps the process alive: true until shutdown
-   * completes (or `crash()`), true again on `run()`.
-   */
-  #keepAlive = true;
-  #timeOwner: DelayedCallOwner = {
-    seconds: () => this.seconds(),
-    callCancelled: (call) => {
-      this.#heap.remove(call);
-      this.#arm();
-    },
-    callRescheduled: (call) => {
-      this.#heap.update(call);
-      this.#arm();
-    },
-  };
-  #onTimer = (): void => {
-    this.#timer = undefined;
-    this.#timerAt = Infinity;
-    this.#runDueCalls();
-  };
+  #timers = new HostTimer(() => this.seconds(), log, () => {
+    if (this.#iterateWaiters.size > 0) {
+      for (const wake of [...this.#iterateWaiters]) wake();
+    }
+  });
 
   // ---- life cycle
-  #events = new Map<string, ThreePhaseEvent>();
+  #events = new SystemEvents(log);
   /** Bumped by run() and crash(): a step of an older run sees it and quits. */
   #generation = 0;
   /** run() was called and neither shutdown completed nor crash() came. */
@@ -152,7 +128,7 @@ export class DenoReactor
   #finishRun: (() => void) | undefined;
   /** A ref'd timer that keeps the process alive while the reactor runs. */
   #holdOpen: ReturnType<typeof setInterval> | undefined;
-  #signalListeners: [Deno.Signal, () => void][] = [];
+  #signals = new SignalHandlers(log, (signal) => this.#onSignal(signal));
   #iterateWaiters = new Set<() => void>();
 
   /**
@@ -217,16 +193,16 @@ export class DenoReactor
     this.#started = true;
     this.#startupDone = false;
     this.#stopRequested = false;
-    this.#setKeepAlive(true);
+    this.#timers.setKeepAlive(true);
     this.#holdOpen = setInterval(() => {}, MAX_TIMER_MS);
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#finishRun = resolve;
     const installSignals = options.installSignalHandlers ?? true;
-    this.#event("startup").fire({
+    this.#events.event("startup").fire({
       beforeDuring: () => {
         if (generation !== this.#generation) return;
         this.#running = true;
-        if (installSignals) this.#installSignalHandlers();
+        if (installSignals) this.#signals.install();
       },
       done: () => {
         if (generation !== this.#generation) return;
@@ -410,28 +386,12 @@ export class DenoReactor
     fn: (...args: A) => unknown,
     ...args: A
   ): TriggerId {
-    if (!isPhase(phase)) {
-      throw new RangeError(
-        `Cannot add a trigger for phase ${
-          JSON.stringify(phase)
-        }: use "before", "during" or "after"`,
-      );
-    }
-    if (typeof fn !== "function") {
-      throw new TypeError(
-        `Cannot add a trigger: ${String(fn)} is not a function`,
-      );
-    }
-    const owner = this.#event(String(event));
-    const trigger = new Trigger(
-      owner,
+    return this.#events.addTrigger(
       phase,
-      String(event),
+      event,
       fn as (...args: never[]) => unknown,
       args,
     );
-    owner.add(trigger);
-    return trigger;
   }
 
   /**
@@ -457,16 +417,7 @@ export class DenoReactor
    * ```
    */
   removeSystemEventTrigger(id: TriggerId): void {
-    if (
-      !(id instanceof Trigger) || this.#events.get(id.event) !== id.owner
-    ) {
-      throw new TypeError(
-        `Cannot remove the trigger: ${
-          String(id)
-        } was not returned by this reactor's addSystemEventTrigger`,
-      );
-    }
-    id.owner.remove(id);
+    this.#events.removeTrigger(id);
   }
 
   /**
@@ -492,87 +443,32 @@ export class DenoReactor
    * ```
    */
   fireSystemEvent(event: string): void {
-    this.#events.get(String(event))?.fire();
-  }
-
-  #event(name: string): ThreePhaseEvent {
-    let event = this.#events.get(name);
-    if (event === undefined) {
-      event = new ThreePhaseEvent(log);
-      this.#events.set(name, event);
-    }
-    return event;
+    this.#events.fire(event);
   }
 
   #shutdown(generation: number): void {
-    this.#event("shutdown").fire({
+    this.#events.event("shutdown").fire({
       beforeDuring: () => {
         if (generation === this.#generation) this.#running = false;
       },
-      afterDuring: () => this.#closeResources(),
+      afterDuring: () => closeResources(this.#resources, log),
       done: () => {
         if (generation === this.#generation) this.#endRun();
       },
     });
   }
 
-  /** Shuts every tracked resource down, waiting for all; never rejects. */
-  async #closeResources(): Promise<void> {
-    const closed = new Set<ReactorResource>();
-    // Closing one resource may track another (a connection accepted just
-    // now): go round until no new one appears.
-    for (;;) {
-      const batch = [...this.#resources].filter((r) => !closed.has(r));
-      this.#resources.clear();
-      if (batch.length === 0) return;
-      for (const resource of batch) closed.add(resource);
-      await Promise.all(batch.map((resource) => this.#close(resource)));
-    }
-  }
-
-  async #close(resource: ReactorResource): Promise<void> {
-    try {
-      await resource.shutdown();
-    } catch (error) {
-      const failure = new Failure(error);
-      const fields = { resource: String(resource) };
-      log.failure("Error closing {resource}", failure, "error", fields);
-    }
-  }
-
   /** The end of a run, by shutdown or crash(). */
   #endRun(): void {
     this.#started = false;
     this.#running = false;
-    this.#removeSignalHandlers();
+    this.#signals.remove();
     clearInterval(this.#holdOpen);
     this.#holdOpen = undefined;
-    this.#setKeepAlive(false);
+    this.#timers.setKeepAlive(false);
     const finish = this.#finishRun;
     this.#finishRun = undefined;
     finish?.();
-  }
-
-  #installSignalHandlers(): void {
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      const listener = (): void => this.#onSignal(signal);
-      try {
-        Deno.addSignalListener(signal, listener);
-      } catch (error) {
-        // SIGTERM cannot be listened for on Windows: run without it.
-        const fields = { signal, error: String(error) };
-        log.debug("Not handling {signal}: {error}", fields);
-        continue;
-      }
-      this.#signalListeners.push([signal, listener]);
-    }
-  }
-
-  #removeSignalHandlers(): void {
-    for (const [signal, listener] of this.#signalListeners) {
-      Deno.removeSignalListener(signal, listener);
-    }
-    this.#signalListeners = [];
   }
 
   #onSignal(signal: Deno.Signal): void {
@@ -657,17 +553,11 @@ export class DenoReactor
         `Cannot schedule a call ${delay} seconds from now: the delay must be a number of seconds >= 0`,
       );
     }
-    const call = new DelayedCall(
+    return this.#timers.schedule(
       this.seconds() + delay,
       fn as (...args: never[]) => unknown,
       args,
-      this.#seq++,
-      this.#timeOwner,
     );
-    this.#heap.push(call);
-    // Only a new earliest call can need the host timer moved.
-    if (call.index === 0) this.#arm();
-    return call;
   }
 
   /**
@@ -688,77 +578,7 @@ export class DenoReactor
    * ```
    */
   getDelayedCalls(): IDelayedCall[] {
-    return [...this.#heap.items];
-  }
-
-  /**
-   * Makes the host timer fire no later than the earliest call. A timer
-   * armed earlier than needed (the earliest call was cancelled or moved
-   * later) is left alone: it wakes, finds nothing due and re-arms, which is
-   * cheaper than clearing and re-creating it on every change.
-   */
-  #arm(): void {
-    const top = this.#heap.peek();
-    if (top === undefined) {
-      // Nothing pending: a stale timer must not keep the process alive.
-      if (this.#timer !== undefined) {
-        clearTimeout(this.#timer);
-        this.#timer = undefined;
-        this.#timerAt = Infinity;
-      }
-      return;
-    }
-    if (this.#timer !== undefined && this.#timerAt <= top.time) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    const now = this.seconds();
-    // Round up: a timer that wakes a hair early only re-arms itself.
-    const ms = Math.min(
-      MAX_TIMER_MS,
-      Math.max(0, Math.ceil((top.time - now) * 1000)),
-    );
-    this.#timer = setTimeout(this.#onTimer, ms);
-    this.#timerAt = Math.min(top.time, now + ms / 1000);
-    if (!this.#keepAlive) Deno.unrefTimer(this.#timer);
-  }
-
-  /** Runs every call due now, in (time, seq) order, then re-arms. */
-  #runDueCalls(): void {
-    const heap = this.#heap;
-    const now = this.seconds();
-    // Calls scheduled from here on wait for the next turn (see callLater).
-    const limit = this.#seq;
-    for (;;) {
-      const call = heap.peek();
-      if (call === undefined || call.time > now || call.seq >= limit) break;
-      heap.pop();
-      call.called = true;
-      try {
-        const result = call.invoke();
-        if (result instanceof Promise) {
-          result.catch((error) => this.#callFailed(call, error));
-        }
-      } catch (error) {
-        this.#callFailed(call, error);
-      }
-    }
-    this.#arm();
-    if (this.#iterateWaiters.size > 0) {
-      for (const wake of [...this.#iterateWaiters]) wake();
-    }
-  }
-
-  #callFailed(call: DelayedCall, error: unknown): void {
-    const failure = new Failure(error);
-    const fields = { call: String(call) };
-    log.failure("Unhandled error in {call}", failure, "critical", fields);
-  }
-
-  /** Whether pending timers keep the process alive (see `callLater`). */
-  #setKeepAlive(on: boolean): void {
-    this.#keepAlive = on;
-    if (this.#timer === undefined) return;
-    if (on) Deno.refTimer(this.#timer);
-    else Deno.unrefTimer(this.#timer);
+    return this.#timers.pending();
   }
 
   /**
