@@ -39,7 +39,7 @@
  */
 
 import { Logger } from "../log/mod.ts";
-import { NodeTLSServerConn } from "./_tls_node_server.ts";
+import type { NodeTLSServerConn } from "./_tls_node_server.ts";
 import { ConnectError } from "./errors.ts";
 import type { Failure } from "../deferred/failure.ts";
 import type {
@@ -140,6 +140,19 @@ export function negotiatedProtocol(
 }
 
 /**
+ * The server side of startTLS runs on `node:tls` (`_tls_node_server.ts`),
+ * which drags in `node:stream` and `node:buffer`: it is imported on the
+ * first server-side startTLS only, so importing the reactor stays light.
+ */
+let nodeTLSServer: typeof import("./_tls_node_server.ts") | undefined;
+async function loadNodeTLSServer(): Promise<
+  typeof import("./_tls_node_server.ts")
+> {
+  nodeTLSServer ??= await import("./_tls_node_server.ts");
+  return nodeTLSServer;
+}
+
+/**
  * Runs the handshake on `conn` and records the ALPN result.
  * @throws {TLSHandshakeError} When it fails.
  */
@@ -201,7 +214,12 @@ function startTLS(transport: StreamTransport, options: StartTLSOptions): void {
     );
   }
   const conn = transport.conn;
-  if (negotiated.has(conn) || conn instanceof NodeTLSServerConn) {
+  if (
+    negotiated.has(conn) ||
+    // No conn can be a NodeTLSServerConn before its module is loaded.
+    (nodeTLSServer !== undefined &&
+      conn instanceof nodeTLSServer.NodeTLSServerConn)
+  ) {
     throw new Error("Cannot start TLS: the connection is already TLS");
   }
   const peer = describe(conn.remoteAddr);
@@ -228,6 +246,7 @@ function startTLS(transport: StreamTransport, options: StartTLSOptions): void {
       }
       return upgraded;
     }
+    const { NodeTLSServerConn } = await loadNodeTLSServer();
     const upgraded = new NodeTLSServerConn(plain, options);
     try {
       await handshake(upgraded, peer);
