@@ -10,6 +10,7 @@ export * from "./endpoints.ts";
 export * from "./errors.ts";
 export * from "./interfaces.ts";
 export * from "./process.ts";
+export * from "./process_utils.ts";
 export * from "./reactor.ts";
 export * from "./stream.ts";
 export * from "./stream_connector.ts";
