@@ -8,6 +8,7 @@ export * from "./delayed_call.ts";
 export * from "./endpoint_descriptions.ts";
 export * from "./endpoints.ts";
 export * from "./errors.ts";
+export * from "./from_thread.ts";
 export * from "./interfaces.ts";
 export * from "./process.ts";
 export * from "./process_utils.ts";

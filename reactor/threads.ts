@@ -1,7 +1,7 @@
 /**
  * Threads: a {@linkcode ThreadPool} of Deno Workers behind
- * {@linkcode deferToThread} and `reactor.callInThread`, and the way back,
- * {@linkcode callFromThread} and {@linkcode blockingCallFromThread}.
+ * {@linkcode deferToThread} and `reactor.callInThread`. The way back,
+ * `callFromThread` and `blockingCallFromThread`, is in `from_thread.ts`.
  *
  * **The Deno difference.** A Python thread shares every object with the
  * reactor, so Twisted passes it a function. A Deno Worker is a separate
@@ -44,18 +44,12 @@ import type {
 } from "./interfaces.ts";
 import { reactor as globalReactor } from "./reactor.ts";
 import {
-  type BlockMessage,
-  type CallMessage,
-  describeError,
   type FromWorker,
-  loadExport,
   moduleHref,
-  type ReplyMessage,
   reviveError,
   type RunMessage,
-  WORKER_API,
-  type WorkerApi,
 } from "./_thread_wire.ts";
+import { answerBlockingCall, runFromThread } from "./_thread_requests.ts";
 
 const log = new Logger("threads");
 
@@ -675,69 +669,6 @@ export class ThreadPool implements IThreadPool, ReactorResource {
   }
 }
 
-/** Runs a worker's `callFromThread` request; failures are logged. */
-function runFromThread(message: CallMessage): void {
-  loadExport(message.url, message.name).then(
-    (fn) => fn(...message.args),
-  ).catch((error) => {
-    log.failure(
-      "Error in callFromThread call {call}",
-      new Failure(error),
-      "error",
-      {
-        call: `${message.name} of ${message.url}`,
-      },
-    );
-  });
-}
-
-/** Runs a worker's `blockingCallFromThread` request and wakes the worker. */
-function answerBlockingCall(message: BlockMessage): void {
-  const reply = (answer: ReplyMessage): void => {
-    try {
-      message.port.postMessage(answer);
-    } catch (error) {
-      message.port.postMessage(
-        {
-          ok: false,
-          error: describeError(
-            new TypeError(
-              `Cannot send the result of ${message.name} to the thread: ${
-                error instanceof Error ? error.message : String(error)
-              }`,
-            ),
-          ),
-        } satisfies ReplyMessage,
-      );
-    }
-    message.port.close();
-    const state = new Int32Array(message.flag);
-    Atomics.store(state, 0, 1);
-    Atomics.notify(state, 0);
-  };
-  loadExport(message.url, message.name).then((fn) => {
-    const d = new Deferred<unknown>();
-    try {
-      const value = fn(...message.args);
-      if (value instanceof Deferred) value.chainDeferred(d);
-      else if (isThenable(value)) Deferred.fromPromise(value).chainDeferred(d);
-      else d.callback(value);
-    } catch (error) {
-      d.errback(error);
-    }
-    d.addCallbacks(
-      (value) => reply({ ok: true, value }),
-      (failure) => reply({ ok: false, error: describeError(failure.value) }),
-    );
-  }).catch((error) => reply({ ok: false, error: describeError(error) }));
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function";
-}
-
 function cannotPass(exportName: string, error: unknown): TypeError {
   return new TypeError(
     `Cannot pass the arguments of ${exportName} to a thread: ${
@@ -745,12 +676,6 @@ function cannotPass(exportName: string, error: unknown): TypeError {
     }`,
     { cause: error },
   );
-}
-
-function workerApi(): WorkerApi | undefined {
-  return (globalThis as Record<symbol, unknown>)[WORKER_API] as
-    | WorkerApi
-    | undefined;
 }
 
 /**
@@ -784,91 +709,5 @@ export function deferToThread<T = unknown>(
     moduleUrl,
     exportName,
     ...args,
-  );
-}
-
-/**
- * From a thread-pool job: runs `exportName` of `moduleUrl` on the
- * reactor's thread, soon, without waiting (errors are logged there). On
- * the reactor's thread itself it schedules the call with `callLater(0)`.
- *
- * @throws {Error} In a worker that is not a thread-pool worker.
- *
- * @example Called on the reactor's thread, it runs soon
- * ```ts
- * import assert from "node:assert/strict";
- * import { callFromThread } from "@twisted-deno/core/reactor";
- *
- * const target = "data:text/javascript,export const mark = (n) => globalThis.onMark(n);";
- * const marked = new Promise((resolve) => {
- *   (globalThis as { onMark?: (n: number) => void }).onMark = resolve;
- * });
- * callFromThread(target, "mark", 1);
- * assert.equal(await marked, 1);
- * ```
- */
-export function callFromThread(
-  moduleUrl: string | URL,
-  exportName: string,
-  ...args: unknown[]
-): void {
-  const url = moduleHref(moduleUrl, `call ${exportName} from a thread`);
-  const api = workerApi();
-  if (api !== undefined) return api.callFromThread(url, exportName, args);
-  if (isWorker()) throw notPoolWorker("callFromThread");
-  globalReactor.callLater(
-    0,
-    () => runFromThread({ t: "call", url, name: exportName, args }),
-  );
-}
-
-/**
- * From a thread-pool job: runs `exportName` of `moduleUrl` on the
- * reactor's thread and blocks this worker until its result is there
- * (waiting for a returned Deferred or Promise too). Returns the result or
- * throws the error, both structured-cloned.
- *
- * @throws {Error} On the reactor's thread (it would wait for itself
- *   forever) or in a worker that is not a thread-pool worker.
- *
- * @example It refuses to block the reactor's thread
- * ```ts
- * import assert from "node:assert/strict";
- * import { blockingCallFromThread } from "@twisted-deno/core/reactor";
- *
- * assert.throws(
- *   () => blockingCallFromThread("data:text/javascript,export const f = () => 1", "f"),
- *   /reactor's thread/,
- * );
- * ```
- */
-export function blockingCallFromThread<T = unknown>(
-  moduleUrl: string | URL,
-  exportName: string,
-  ...args: unknown[]
-): T {
-  const url = moduleHref(moduleUrl, `call ${exportName} from a thread`);
-  const api = workerApi();
-  if (api !== undefined) {
-    return api.blockingCallFromThread(url, exportName, args) as T;
-  }
-  if (isWorker()) throw notPoolWorker("blockingCallFromThread");
-  throw new Error(
-    `Cannot call blockingCallFromThread(${
-      JSON.stringify(exportName)
-    }) on the reactor's thread: it would wait for itself forever; call the function directly`,
-  );
-}
-
-function isWorker(): boolean {
-  return typeof (globalThis as { WorkerGlobalScope?: unknown })
-        .WorkerGlobalScope === "function" ||
-    typeof (globalThis as { importScripts?: unknown }).importScripts ===
-      "function";
-}
-
-function notPoolWorker(what: string): Error {
-  return new Error(
-    `Cannot use ${what} here: this worker was not started by a ThreadPool, so no reactor listens to it`,
   );
 }

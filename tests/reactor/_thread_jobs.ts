@@ -4,7 +4,7 @@ import { threadId } from "node:worker_threads";
 import {
   blockingCallFromThread,
   callFromThread,
-} from "../../reactor/threads.ts";
+} from "../../reactor/from_thread.ts";
 
 /** Adds two numbers. */
 export function add(a: number, b: number): number {

@@ -5,6 +5,8 @@ import { DenoReactor, reactor } from "../../reactor/reactor.ts";
 import {
   blockingCallFromThread,
   callFromThread,
+} from "../../reactor/from_thread.ts";
+import {
   deferToThread,
   ThreadPool,
   ThreadPoolStoppedError,
