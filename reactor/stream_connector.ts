@@ -7,6 +7,7 @@
  * @module
  */
 
+import { logFactoryError } from "./_factory_errors.ts";
 import { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";
 import {
@@ -338,12 +339,7 @@ export abstract class StreamConnector implements IConnector, ReactorResource {
     try {
       this.factory.startedConnecting(this);
     } catch (error) {
-      log.failure(
-        "Unhandled error in {factory}.startedConnecting",
-        new Failure(error),
-        "critical",
-        { factory: nameOf(this.factory) },
-      );
+      logFactoryError(log, nameOf(this.factory), "startedConnecting", error);
     }
   }
 
@@ -433,11 +429,11 @@ export abstract class StreamConnector implements IConnector, ReactorResource {
     try {
       this.factory.clientConnectionFailed(this, new Failure(reason));
     } catch (error) {
-      log.failure(
-        "Unhandled error in {factory}.clientConnectionFailed",
-        new Failure(error),
-        "critical",
-        { factory: nameOf(this.factory) },
+      logFactoryError(
+        log,
+        nameOf(this.factory),
+        "clientConnectionFailed",
+        error,
       );
     }
     if (this.state === "disconnected") this.#stopFactory();
@@ -453,12 +449,7 @@ export abstract class StreamConnector implements IConnector, ReactorResource {
     try {
       protocol = this.factory.buildProtocol(transport.getPeer());
     } catch (error) {
-      log.failure(
-        "Unhandled error in {factory}.buildProtocol",
-        new Failure(error),
-        "critical",
-        { factory: nameOf(this.factory) },
-      );
+      logFactoryError(log, nameOf(this.factory), "buildProtocol", error);
       conn.close();
       this.#failed(
         error instanceof Error ? error : new ConnectError(String(error)),
@@ -482,12 +473,7 @@ export abstract class StreamConnector implements IConnector, ReactorResource {
     try {
       this.factory.clientConnectionLost(this, reason);
     } catch (error) {
-      log.failure(
-        "Unhandled error in {factory}.clientConnectionLost",
-        new Failure(error),
-        "critical",
-        { factory: nameOf(this.factory) },
-      );
+      logFactoryError(log, nameOf(this.factory), "clientConnectionLost", error);
     }
     if (this.state === "disconnected") this.#stopFactory();
   }
@@ -498,12 +484,7 @@ export abstract class StreamConnector implements IConnector, ReactorResource {
     try {
       this.factory.doStop();
     } catch (error) {
-      log.failure(
-        "Unhandled error in {factory}.doStop",
-        new Failure(error),
-        "critical",
-        { factory: nameOf(this.factory) },
-      );
+      logFactoryError(log, nameOf(this.factory), "doStop", error);
     }
   }
 }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { logFactoryError } from "./_factory_errors.ts";
 import { Deferred } from "../deferred/deferred.ts";
 import { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";
@@ -288,12 +289,7 @@ export abstract class StreamServerPort
       transport = this._makeTransport(conn);
       protocol = this.factory.buildProtocol(transport.getPeer());
     } catch (error) {
-      log.failure(
-        "Unhandled error in {factory}.buildProtocol",
-        new Failure(error),
-        "critical",
-        { factory: factoryName(this.factory) },
-      );
+      logFactoryError(log, factoryName(this.factory), "buildProtocol", error);
       conn.close();
       return;
     }
@@ -316,12 +312,7 @@ export abstract class StreamServerPort
     try {
       this.factory.doStop();
     } catch (error) {
-      log.failure(
-        "Unhandled error in {factory}.doStop",
-        new Failure(error),
-        "critical",
-        { factory: factoryName(this.factory) },
-      );
+      logFactoryError(log, factoryName(this.factory), "doStop", error);
     }
     if (this.#noisy()) {
       log.info("({factory} on {address} closed)", {

@@ -285,12 +285,7 @@ export class UDPPort
     try {
       this.protocol.makeConnection(this);
     } catch (e) {
-      log.failure(
-        "Unhandled error in startProtocol of {protocol}",
-        new Failure(e),
-        "error",
-        { protocol: this.#protocolName() },
-      );
+      this.#protocolFailed("startProtocol", e);
     }
     // A startProtocol may already have stopped the port.
     if (!this.#stopping) this.#readLoop = this.#read(conn);
@@ -576,6 +571,16 @@ export class UDPPort
       : this.protocol.constructor.name;
   }
 
+  /** Logs `error`, thrown by the protocol's `method`. */
+  #protocolFailed(method: string, error: unknown): void {
+    log.failure(
+      `Unhandled error in ${method} of {protocol}`,
+      new Failure(error),
+      "error",
+      { protocol: this.#protocolName() },
+    );
+  }
+
   #liveConn(action: string): Deno.DatagramConn {
     if (this.#conn === undefined || this.#stopping) {
       throw new Error(`Cannot ${action}: this UDP port is not listening`);
@@ -676,12 +681,7 @@ export class UDPPort
           port: from.port,
         });
       } catch (e) {
-        log.failure(
-          "Unhandled error in datagramReceived of {protocol}",
-          new Failure(e),
-          "error",
-          { protocol: this.#protocolName() },
-        );
+        this.#protocolFailed("datagramReceived", e);
       }
     }
   }
@@ -691,12 +691,7 @@ export class UDPPort
     try {
       this.protocol.connectionRefused();
     } catch (e) {
-      log.failure(
-        "Unhandled error in connectionRefused of {protocol}",
-        new Failure(e),
-        "error",
-        { protocol: this.#protocolName() },
-      );
+      this.#protocolFailed("connectionRefused", e);
     }
   }
 
@@ -760,12 +755,7 @@ export class UDPPort
     try {
       this.protocol.doStop();
     } catch (e) {
-      log.failure(
-        "Unhandled error in stopProtocol of {protocol}",
-        new Failure(e),
-        "error",
-        { protocol: this.#protocolName() },
-      );
+      this.#protocolFailed("stopProtocol", e);
     }
     // Written datagrams (including any from stopProtocol) go out first.
     await this.#whenDrained();
