@@ -7,7 +7,10 @@ import {
   ReactorNotRestartable,
   ReactorNotRunning,
 } from "../../reactor/errors.ts";
-import type { ReactorResource } from "../../reactor/interfaces.ts";
+import type {
+  ReactorResource,
+  TriggerPhase,
+} from "../../reactor/interfaces.ts";
 import { Deferred } from "../../deferred/deferred.ts";
 import { DelayedCall } from "../../reactor/delayed_call.ts";
 import { TimerHeap } from "../../reactor/_timer_heap.ts";
@@ -319,6 +322,19 @@ Deno.test("each phase's trigger runs only when its event fires, with its argumen
   }
 });
 
+/**
+ * A fresh reactor for the system-event tests, the labels its triggers on
+ * the event "test" recorded, and `record(phase, label)`, which adds a
+ * trigger recording `label` (the phase's name by default).
+ */
+function triggerRecorder() {
+  const r = new DenoReactor();
+  const events: string[] = [];
+  const record = (phase: TriggerPhase, label: string = phase) =>
+    r.addSystemEventTrigger(phase, "test", () => events.push(label));
+  return { r, events, record };
+}
+
 Deno.test("fireSystemEvent runs before, during and after triggers in that order", () => {
   const r = new DenoReactor();
   const events: string[] = [];
@@ -346,12 +362,11 @@ Deno.test("fireSystemEvent runs before, during and after triggers in that order"
 });
 
 Deno.test("a Deferred returned by a before trigger delays during and after", () => {
-  const r = new DenoReactor();
-  const events: string[] = [];
+  const { r, events, record } = triggerRecorder();
   const result = new Deferred<void>();
   r.addSystemEventTrigger("before", "test", () => result);
-  r.addSystemEventTrigger("during", "test", () => events.push("during"));
-  r.addSystemEventTrigger("after", "test", () => events.push("after"));
+  record("during");
+  record("after");
   r.fireSystemEvent("test");
   assert.deepEqual(events, []);
   result.callback();
@@ -359,13 +374,12 @@ Deno.test("a Deferred returned by a before trigger delays during and after", () 
 });
 
 Deno.test("during waits for every Deferred the before triggers returned", () => {
-  const r = new DenoReactor();
-  const events: string[] = [];
+  const { r, events, record } = triggerRecorder();
   const first = new Deferred<void>();
   const second = new Deferred<void>();
   r.addSystemEventTrigger("before", "test", () => first);
   r.addSystemEventTrigger("before", "test", () => second);
-  r.addSystemEventTrigger("during", "test", () => events.push("during"));
+  record("during");
   r.fireSystemEvent("test");
   first.callback();
   assert.deepEqual(events, []);
@@ -374,8 +388,7 @@ Deno.test("during waits for every Deferred the before triggers returned", () => 
 });
 
 Deno.test("a before trigger firing an earlier before trigger's Deferred still lets later ones run first", () => {
-  const r = new DenoReactor();
-  const events: string[] = [];
+  const { r, events, record } = triggerRecorder();
   const first = new Deferred<void>();
   const second = new Deferred<void>();
   r.addSystemEventTrigger("before", "test", () => first);
@@ -384,7 +397,7 @@ Deno.test("a before trigger firing an earlier before trigger's Deferred still le
     events.push("before");
     return second;
   });
-  r.addSystemEventTrigger("during", "test", () => events.push("during"));
+  record("during");
   r.fireSystemEvent("test");
   assert.deepEqual(events, ["before"]);
   second.callback();
@@ -430,11 +443,10 @@ Deno.test("an error thrown by a before or during trigger is logged and the other
 
 Deno.test("a failed Deferred from a before trigger is logged and during still runs", () => {
   using logs = captureLogs();
-  const r = new DenoReactor();
-  const events: string[] = [];
+  const { r, events, record } = triggerRecorder();
   const result = new Deferred<void>();
   r.addSystemEventTrigger("before", "test", () => result);
-  r.addSystemEventTrigger("during", "test", () => events.push("during"));
+  record("during");
   r.fireSystemEvent("test");
   result.errback(new RangeError("before failed"));
   assert.deepEqual(events, ["during"]);
@@ -442,14 +454,9 @@ Deno.test("a failed Deferred from a before trigger is logged and during still ru
 });
 
 Deno.test("a removed trigger does not run, and removing it again throws RangeError", () => {
-  const r = new DenoReactor();
-  const events: string[] = [];
-  r.addSystemEventTrigger("before", "test", () => events.push("first"));
-  const second = r.addSystemEventTrigger(
-    "before",
-    "test",
-    () => events.push("second"),
-  );
+  const { r, events, record } = triggerRecorder();
+  record("before", "first");
+  const second = record("before", "second");
   r.removeSystemEventTrigger(second);
   assert.throws(() => r.removeSystemEventTrigger(second), RangeError);
   r.fireSystemEvent("test");
@@ -480,52 +487,37 @@ Deno.test("removing a trigger that already ran throws RangeError", () => {
 });
 
 Deno.test("a before trigger removing a pending before trigger stops it running", () => {
-  const r = new DenoReactor();
-  const events: string[] = [];
+  const { r, events, record } = triggerRecorder();
   r.addSystemEventTrigger(
     "before",
     "test",
     () => r.removeSystemEventTrigger(target),
   );
-  const target = r.addSystemEventTrigger(
-    "before",
-    "test",
-    () => events.push("first"),
-  );
-  r.addSystemEventTrigger("before", "test", () => events.push("second"));
+  const target = record("before", "first");
+  record("before", "second");
   r.fireSystemEvent("test");
   assert.deepEqual(events, ["second"]);
 });
 
 Deno.test("a before trigger removing a during trigger stops it running", () => {
-  const r = new DenoReactor();
-  const events: string[] = [];
+  const { r, events, record } = triggerRecorder();
   r.addSystemEventTrigger(
     "before",
     "test",
     () => r.removeSystemEventTrigger(during),
   );
-  const during = r.addSystemEventTrigger(
-    "during",
-    "test",
-    () => events.push("during"),
-  );
-  r.addSystemEventTrigger("after", "test", () => events.push("after"));
+  const during = record("during");
+  record("after");
   r.fireSystemEvent("test");
   assert.deepEqual(events, ["after"]);
 });
 
 Deno.test("a during trigger removed while before Deferreds are pending does not run", () => {
-  const r = new DenoReactor();
-  const events: string[] = [];
+  const { r, events, record } = triggerRecorder();
   const result = new Deferred<void>();
   r.addSystemEventTrigger("before", "test", () => result);
-  const during = r.addSystemEventTrigger(
-    "during",
-    "test",
-    () => events.push("during"),
-  );
-  r.addSystemEventTrigger("after", "test", () => events.push("after"));
+  const during = record("during");
+  record("after");
   r.fireSystemEvent("test");
   r.removeSystemEventTrigger(during);
   result.callback();
@@ -533,19 +525,14 @@ Deno.test("a during trigger removed while before Deferreds are pending does not 
 });
 
 Deno.test("a during trigger removing a pending during trigger stops it running", () => {
-  const r = new DenoReactor();
-  const events: string[] = [];
+  const { r, events, record } = triggerRecorder();
   r.addSystemEventTrigger(
     "during",
     "test",
     () => r.removeSystemEventTrigger(target),
   );
-  const target = r.addSystemEventTrigger(
-    "during",
-    "test",
-    () => events.push("first"),
-  );
-  r.addSystemEventTrigger("during", "test", () => events.push("second"));
+  const target = record("during", "first");
+  record("during", "second");
   r.fireSystemEvent("test");
   assert.deepEqual(events, ["second"]);
 });
@@ -566,31 +553,25 @@ Deno.test("a before trigger identical to a removed during trigger still runs onc
 });
 
 Deno.test("triggers run once: firing again runs only triggers added since", () => {
-  const r = new DenoReactor();
-  const events: string[] = [];
-  r.addSystemEventTrigger("before", "test", () => events.push("before"));
-  r.addSystemEventTrigger("during", "test", () => events.push("during"));
-  r.addSystemEventTrigger("after", "test", () => events.push("after"));
+  const { r, events, record } = triggerRecorder();
+  record("before");
+  record("during");
+  record("after");
   r.fireSystemEvent("test");
   r.fireSystemEvent("test");
   assert.deepEqual(events, ["before", "during", "after"]);
-  r.addSystemEventTrigger("during", "test", () => events.push("new"));
+  record("during", "new");
   r.fireSystemEvent("test");
   assert.deepEqual(events, ["before", "during", "after", "new"]);
 });
 
 Deno.test("a trigger added to the phase being run runs in the same firing", () => {
-  const r = new DenoReactor();
-  const events: string[] = [];
+  const { r, events, record } = triggerRecorder();
   r.addSystemEventTrigger("during", "test", () => {
     events.push("during");
-    r.addSystemEventTrigger(
-      "during",
-      "test",
-      () => events.push("added during"),
-    );
+    record("during", "added during");
   });
-  r.addSystemEventTrigger("after", "test", () => events.push("after"));
+  record("after");
   r.fireSystemEvent("test");
   assert.deepEqual(events, ["during", "added during", "after"]);
 });
