@@ -9,7 +9,11 @@ import {
   MulticastJoinError,
 } from "../../reactor/udp_errors.ts";
 import { CannotListenError } from "../../reactor/errors.ts";
-import type { IAddress, UDPAddress } from "../../reactor/interfaces.ts";
+import type {
+  IAddress,
+  ListenUDPOptions,
+  UDPAddress,
+} from "../../reactor/interfaces.ts";
 import { captureLogs } from "../../testing/logs.ts";
 import { decode, encode, within } from "../_helpers.ts";
 
@@ -70,6 +74,30 @@ function netAddr(addr: UDPAddress): Deno.NetAddr {
   return { transport: "udp", hostname: addr.host, port: addr.port };
 }
 
+/**
+ * Listens with `proto` on loopback, opens a raw sender socket, runs
+ * `body` with the port, the sender and the port's address, then closes
+ * the sender and stops listening, whatever happened.
+ */
+async function withSender(
+  proto: DatagramProtocol,
+  options: ListenUDPOptions,
+  body: (
+    port: UDPPort,
+    sender: Deno.DatagramConn,
+    to: Deno.NetAddr,
+  ) => Promise<void>,
+): Promise<void> {
+  const port = reactor.listenUDP(0, proto, options);
+  const sender = raw();
+  try {
+    await body(port, sender, netAddr(udpHost(port)));
+  } finally {
+    sender.close();
+    await port.stopListening();
+  }
+}
+
 Deno.test("listenUDP binds a free port at once and getHost names it", async () => {
   const proto = new Recorder();
   const port = reactor.listenUDP(0, proto, { interface: LOOPBACK });
@@ -112,33 +140,28 @@ Deno.test("datagrams travel both ways with the sender's address", async () => {
 
 Deno.test("datagramReceived gets bytes it may keep", async () => {
   const proto = new Recorder();
-  const port = reactor.listenUDP(0, proto, { interface: LOOPBACK });
-  const sender = raw();
-  try {
-    const to = netAddr(udpHost(port));
-    await sender.send(encode("first"), to);
-    await sender.send(encode("second"), to);
-    const [a] = await proto.next("first");
-    const [b] = await proto.next("second");
-    assert.equal(decode(a), "first", "the first array was not overwritten");
-    assert.equal(decode(b), "second");
-  } finally {
-    sender.close();
-    await port.stopListening();
-  }
+  await withSender(
+    proto,
+    { interface: LOOPBACK },
+    async (_port, sender, to) => {
+      await sender.send(encode("first"), to);
+      await sender.send(encode("second"), to);
+      const [a] = await proto.next("first");
+      const [b] = await proto.next("second");
+      assert.equal(decode(a), "first", "the first array was not overwritten");
+      assert.equal(decode(b), "second");
+    },
+  );
 });
 
 Deno.test("datagrams kept across receive slabs stay intact", async () => {
   // 16 000-byte datagrams with maxPacketSize 16 384: four fit in a 64 KiB
   // slab, so ten of them span three slabs.
   const proto = new Recorder();
-  const port = reactor.listenUDP(0, proto, {
+  await withSender(proto, {
     interface: LOOPBACK,
     maxPacketSize: 16384,
-  });
-  const sender = raw();
-  try {
-    const to = netAddr(udpHost(port));
+  }, async (_port, sender, to) => {
     const sent = Array.from(
       { length: 10 },
       (_, i) => new Uint8Array(16000).fill(i + 1),
@@ -151,10 +174,7 @@ Deno.test("datagrams kept across receive slabs stay intact", async () => {
     proto.datagrams.forEach(([d], i) => {
       assert.deepEqual(d, sent[i], `datagram ${i + 1} was overwritten`);
     });
-  } finally {
-    sender.close();
-    await port.stopListening();
-  }
+  });
 });
 
 Deno.test("writes go out in the order they were made", async () => {
@@ -344,33 +364,28 @@ Deno.test("an error thrown by datagramReceived is logged and the port keeps rece
     }
   }
   const proto = new Fragile();
-  const port = reactor.listenUDP(0, proto, { interface: LOOPBACK });
-  const sender = raw();
-  try {
-    const to = netAddr(udpHost(port));
-    await sender.send(encode("bad"), to);
-    await sender.send(encode("good"), to);
-    await proto.next("bad");
-    const [got] = await proto.next("good");
-    assert.equal(decode(got), "good");
-    const logged = logs.flushLoggedErrors(RangeError);
-    assert.equal(logged.length, 1);
-    assert.equal(logged[0].getErrorMessage(), "cannot take it");
-  } finally {
-    sender.close();
-    await port.stopListening();
-  }
+  await withSender(
+    proto,
+    { interface: LOOPBACK },
+    async (_port, sender, to) => {
+      await sender.send(encode("bad"), to);
+      await sender.send(encode("good"), to);
+      await proto.next("bad");
+      const [got] = await proto.next("good");
+      assert.equal(decode(got), "good");
+      const logged = logs.flushLoggedErrors(RangeError);
+      assert.equal(logged.length, 1);
+      assert.equal(logged[0].getErrorMessage(), "cannot take it");
+    },
+  );
 });
 
 Deno.test("a datagram over maxPacketSize is truncated to maxPacketSize bytes", async () => {
   const proto = new Recorder();
-  const port = reactor.listenUDP(0, proto, {
+  await withSender(proto, {
     interface: LOOPBACK,
     maxPacketSize: 16,
-  });
-  const sender = raw();
-  try {
-    const to = netAddr(udpHost(port));
+  }, async (_port, sender, to) => {
     const long = encode("0123456789abcdefTRUNCATED-TAIL");
     await sender.send(long, to);
     await sender.send(encode("0123456789abcdef"), to);
@@ -378,10 +393,7 @@ Deno.test("a datagram over maxPacketSize is truncated to maxPacketSize bytes", a
     const [whole] = await proto.next("the exact datagram");
     assert.deepEqual(cut, long.subarray(0, 16));
     assert.equal(decode(whole), "0123456789abcdef");
-  } finally {
-    sender.close();
-    await port.stopListening();
-  }
+  });
 });
 
 Deno.test("maxPacketSize and port are range-checked", () => {
