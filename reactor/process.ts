@@ -506,6 +506,7 @@ export class Process implements IProcessTransport, ReactorResource {
       while (this.#stdinOpen) {
         if (this.#queue.length === 0) {
           if (this.#stdinClosing) {
+            // The child may have closed stdin first: then it is closed already.
             await this.#writer.close().catch(() => {});
             this.#stdinLost();
             return;
@@ -554,6 +555,8 @@ export class Process implements IProcessTransport, ReactorResource {
           { pid: this.#pid },
         );
       }
+      // The write failed (logged above unless the child closed its stdin);
+      // aborting the broken pipe may reject again, with nothing new to say.
       this.#writer.abort().catch(() => {});
       this.#stdinLost();
     } finally {
@@ -628,6 +631,7 @@ export class Process implements IProcessTransport, ReactorResource {
       this.#queue = [];
       this.#queued = 0;
       if (!this.#flushing) {
+        // A child that exited has closed its stdin already: nothing to report.
         this.#writer.close().catch(() => {});
         this.#stdinLost();
       } else {

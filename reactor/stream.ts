@@ -307,8 +307,8 @@ export class StreamTransport implements ITransport, ReactorResource {
 
   /**
    * Installs the implementation of {@linkcode StreamTransport.startTLS}.
-   * The TLS module calls this when it loads, so plain TCP code does not
-   * load TLS; it builds the upgrade on
+   * The TLS module (`reactor/tls.ts`) calls this when it loads, which
+   * keeps this file free of TLS code; it builds the upgrade on
    * {@linkcode StreamTransport.replaceConn}.
    *
    * @param handler Upgrades `transport` with `options`; it is called
@@ -338,10 +338,11 @@ export class StreamTransport implements ITransport, ReactorResource {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { StreamTransport } from "@twisted-deno/core/reactor";
    *
-   * const handler = StreamTransport.getStartTLS();
-   * console.log(handler === undefined ? "no TLS module" : "TLS available");
+   * // Importing the reactor entry point loads the TLS module, which installs it.
+   * assert.equal(typeof StreamTransport.getStartTLS(), "function");
    * ```
    */
   static getStartTLS(): StartTLSHandler | undefined {
@@ -381,11 +382,24 @@ export class StreamTransport implements ITransport, ReactorResource {
    * @param side `"client"` or `"server"`, for error handling and logs.
    * @throws {Error} When a protocol is already attached.
    *
-   * @example See {@linkcode StreamTransport}.
+   * @example A second protocol is refused (a full example: {@linkcode StreamTransport})
    * ```ts
-   * import { StreamTransport } from "@twisted-deno/core/reactor";
+   * import assert from "node:assert/strict";
+   * import { DenoReactor, StreamTransport } from "@twisted-deno/core/reactor";
+   * import { Protocol } from "@twisted-deno/core/protocols";
    *
-   * console.log(typeof StreamTransport.prototype.connectProtocol);
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * const server = await listener.accept();
+   * listener.close();
+   * const closed = Promise.withResolvers<void>();
+   * const transport = new StreamTransport(server, new DenoReactor(), () => closed.resolve());
+   * transport.connectProtocol(new Protocol(), "server");
+   * assert.throws(() => transport.connectProtocol(new Protocol(), "server"), /already has/);
+   * transport.loseConnection();
+   * await closed.promise;
+   * assert.equal(await client.read(new Uint8Array(1)), null); // EOF
+   * client.close();
    * ```
    */
   connectProtocol(protocol: IProtocol, side: "client" | "server"): void {
@@ -475,10 +489,23 @@ export class StreamTransport implements ITransport, ReactorResource {
    *
    * @example
    * ```ts
-   * import { StreamTransport } from "@twisted-deno/core/reactor";
+   * import assert from "node:assert/strict";
+   * import { DenoReactor, StreamTransport } from "@twisted-deno/core/reactor";
+   * import { Protocol } from "@twisted-deno/core/protocols";
    *
-   * // transport.writeText("PING", "\r\n") sends the bytes of "PING\r\n".
-   * console.log(typeof StreamTransport.prototype.writeText);
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * const server = await listener.accept();
+   * listener.close();
+   * const closed = Promise.withResolvers<void>();
+   * const transport = new StreamTransport(server, new DenoReactor(), () => closed.resolve());
+   * transport.connectProtocol(new Protocol(), "server");
+   * transport.writeText("PING", "\r\n");
+   * transport.writeText("héllo", "\r\n");
+   * transport.loseConnection();
+   * await closed.promise;
+   * const text = await new Response(client.readable).text();
+   * assert.equal(text, "PING\r\nhéllo\r\n");
    * ```
    */
   writeText(text: string, suffix = ""): void {

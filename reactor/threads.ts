@@ -596,7 +596,7 @@ export class ThreadPool implements IThreadPool, ReactorResource {
     this.#slots.delete(slot);
     const i = this.#idle.indexOf(slot);
     if (i !== -1) this.#idle.splice(i, 1);
-    slot.worker.terminate().catch(() => {});
+    slot.worker.terminate().catch(ignoreTerminateError);
     const job = slot.job;
     slot.job = undefined;
     if (job !== undefined) {
@@ -627,7 +627,7 @@ export class ThreadPool implements IThreadPool, ReactorResource {
       slot.job = undefined;
       job.slot = undefined;
       this.#slots.delete(slot);
-      slot.worker.terminate().catch(() => {});
+      slot.worker.terminate().catch(ignoreTerminateError);
       d.errback(new CancelledError(`Thread job ${job.name} was cancelled`));
       this.#pump();
       this.#maybeFinishStop();
@@ -647,7 +647,7 @@ export class ThreadPool implements IThreadPool, ReactorResource {
       const slot = this.#idle.pop()!;
       slot.gone = true;
       this.#slots.delete(slot);
-      slot.worker.terminate().catch(() => {});
+      slot.worker.terminate().catch(ignoreTerminateError);
     }
   }
 
@@ -656,7 +656,7 @@ export class ThreadPool implements IThreadPool, ReactorResource {
     if (this.queued > 0 || this.working > 0 || this.#spawning > 0) return;
     for (const slot of this.#slots) {
       slot.gone = true;
-      slot.worker.terminate().catch(() => {});
+      slot.worker.terminate().catch(ignoreTerminateError);
     }
     this.#slots.clear();
     this.#idle.length = 0;
@@ -711,3 +711,9 @@ export function deferToThread<T = unknown>(
     ...args,
   );
 }
+
+/**
+ * Ending a worker that already exited (or crashed, which was reported as its
+ * job's failure) rejects; there is nothing left to report or undo.
+ */
+function ignoreTerminateError(): void {}
