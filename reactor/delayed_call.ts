@@ -123,3 +123,35 @@ export class DelayedCall implements IDelayedCall {
     return `DelayedCall { ${this.func.name || "anonymous"} ${state} }`;
   }
 }
+
+/**
+ * Checks `callLater`'s arguments, for every scheduler (the reactor and the
+ * test `Clock`) to reject bad input the same way.
+ *
+ * @param delay Seconds from now: a number >= 0.
+ * @param fn The function to call.
+ * @throws {TypeError} When `fn` is not a function.
+ * @throws {RangeError} When `delay` is negative or not a number.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkCallLater } from "@twisted-deno/core/reactor";
+ *
+ * checkCallLater(0, () => {});
+ * assert.throws(() => checkCallLater(-1, () => {}), RangeError);
+ * assert.throws(() => checkCallLater(1, "later" as never), TypeError);
+ * ```
+ */
+export function checkCallLater(delay: number, fn: unknown): void {
+  if (typeof fn !== "function") {
+    throw new TypeError(
+      `Cannot schedule a call: ${String(fn)} is not a function`,
+    );
+  }
+  if (!(delay >= 0)) {
+    throw new RangeError(
+      `Cannot schedule a call ${delay} seconds from now: the delay must be a number of seconds >= 0`,
+    );
+  }
+}

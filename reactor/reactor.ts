@@ -35,6 +35,7 @@ import type {
   TriggerPhase,
 } from "./interfaces.ts";
 import { Logger } from "../log/mod.ts";
+import { checkCallLater } from "./delayed_call.ts";
 import { HostTimer, MAX_TIMER_MS } from "./_host_timer.ts";
 import { closeResources } from "./_resources.ts";
 import { SignalHandlers } from "./_signals.ts";
@@ -543,16 +544,7 @@ export class DenoReactor
     fn: (...args: A) => unknown,
     ...args: A
   ): IDelayedCall {
-    if (typeof fn !== "function") {
-      throw new TypeError(
-        `Cannot schedule a call: ${String(fn)} is not a function`,
-      );
-    }
-    if (!(delay >= 0)) {
-      throw new RangeError(
-        `Cannot schedule a call ${delay} seconds from now: the delay must be a number of seconds >= 0`,
-      );
-    }
+    checkCallLater(delay, fn);
     return this.#timers.schedule(
       this.seconds() + delay,
       fn as (...args: never[]) => unknown,

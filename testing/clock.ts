@@ -6,7 +6,11 @@
  * @module
  */
 
-import { DelayedCall, type DelayedCallOwner } from "../reactor/delayed_call.ts";
+import {
+  checkCallLater,
+  DelayedCall,
+  type DelayedCallOwner,
+} from "../reactor/delayed_call.ts";
 import type { IDelayedCall, IReactorTime } from "../reactor/interfaces.ts";
 
 /**
@@ -55,16 +59,7 @@ export class Clock implements IReactorTime, DelayedCallOwner {
     fn: (...args: A) => unknown,
     ...args: A
   ): IDelayedCall {
-    if (typeof fn !== "function") {
-      throw new TypeError(
-        `Cannot schedule a call: ${String(fn)} is not a function`,
-      );
-    }
-    if (!(delay >= 0)) {
-      throw new RangeError(
-        `Cannot schedule a call ${delay} seconds from now: the delay must be a number of seconds >= 0`,
-      );
-    }
+    checkCallLater(delay, fn);
     const call = new DelayedCall(
       this.rightNow + delay,
       fn as (...args: never[]) => unknown,
