@@ -49,7 +49,7 @@ import {
   type StartTLSOptions,
 } from "../reactor/interfaces.ts";
 
-const encoder = new TextEncoder();
+import { bytesOf } from "./_bytes.ts";
 
 /** Pending bytes past which a streaming producer is paused, as in Twisted. */
 const HIGH_WATER = 64 * 1024;
@@ -64,16 +64,6 @@ const DEFAULT_CLIENT: IAddress = {
   host: "127.0.0.1",
   port: 54321,
 };
-
-function bytesOf(data: Uint8Array | string): Uint8Array {
-  if (typeof data === "string") return encoder.encode(data);
-  if (data instanceof Uint8Array) return data.slice();
-  throw new TypeError(
-    `Cannot write to a LoopbackTransport: expected a Uint8Array or a string, got ${
-      data === null ? "null" : typeof data
-    }`,
-  );
-}
 
 /**
  * One end of an in-memory connection made by {@linkcode loopbackAsync} or
@@ -143,9 +133,12 @@ export class LoopbackTransport implements ITransport {
 
   /** Queues `data` for the peer (a string is UTF-8 encoded). */
   write(data: Uint8Array | string): void {
-    const bytes = bytesOf(data);
+    const given = bytesOf(data, "write to a LoopbackTransport");
     if (!this.connected || this.disconnected || this.writeDisconnected) return;
-    if (bytes.length === 0) return;
+    if (given.length === 0) return;
+    // A copy: the writer may reuse its array before the connection is pumped
+    // (an encoded string is already a fresh array).
+    const bytes = typeof data === "string" ? given : given.slice();
     this.queue.push(bytes);
     this.queued += bytes.length;
     if (
@@ -160,7 +153,11 @@ export class LoopbackTransport implements ITransport {
 
   /** Queues each chunk in order. */
   writeSequence(chunks: Iterable<Uint8Array | string>): void {
-    const all = Array.from(chunks, bytesOf);
+    // Validate everything first, so bad input queues nothing; write() copies.
+    const all = Array.from(
+      chunks,
+      (chunk) => bytesOf(chunk, "writeSequence to a LoopbackTransport"),
+    );
     for (const bytes of all) this.write(bytes);
   }
 

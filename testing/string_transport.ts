@@ -22,7 +22,7 @@ import type {
   StartTLSOptions,
 } from "../reactor/interfaces.ts";
 
-const encoder = new TextEncoder();
+import { bytesOf } from "./_bytes.ts";
 
 /** The state of a {@linkcode StringTransport} in its role of push producer. */
 export type ProducerState = "producing" | "paused" | "stopped";
@@ -39,16 +39,6 @@ export interface StringTransportOptions {
    * purpose and expects nothing from it.
    */
   lenient?: boolean;
-}
-
-function bytesOf(data: Uint8Array | string, what: string): Uint8Array {
-  if (typeof data === "string") return encoder.encode(data);
-  if (data instanceof Uint8Array) return data;
-  throw new TypeError(
-    `Cannot ${what}: expected a Uint8Array or a string, got ${
-      data === null ? "null" : typeof data
-    }`,
-  );
 }
 
 /**
