@@ -9,7 +9,7 @@
 // unload.
 
 import { Worker as NodeWorker } from "node:worker_threads";
-import { ThreadPool } from "../reactor/threads.ts";
+import { ThreadPool } from "../reactor/threads/threads.ts";
 
 const JOBS = "data:text/javascript,export const add = (a, b) => a + b;";
 const RAW_WEB = "data:text/javascript," +

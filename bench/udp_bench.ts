@@ -3,7 +3,8 @@
 // whose receive and send complete at once: the socket's own cost, the
 // same for both, is left out. Run: deno bench --allow-net=127.0.0.1 bench/udp_bench.ts
 import { DatagramProtocol } from "@twisted-deno/core/protocols";
-import { type IAddress, UDPPort } from "@twisted-deno/core/reactor";
+import type { IAddress } from "@twisted-deno/core/reactor";
+import { UDPPort } from "@twisted-deno/core/reactor/net";
 
 const COUNT = 10_000;
 const PAYLOAD = new Uint8Array(64).fill(7);

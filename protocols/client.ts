@@ -29,7 +29,7 @@ import type {
 } from "../reactor/interfaces.ts";
 // Read only inside methods (never at module evaluation), so even a future
 // import cycle through the reactor module would stay harmless.
-import { reactor as globalReactor } from "../reactor/reactor.ts";
+import { globalClock } from "../reactor/global.ts";
 import { ClientFactory } from "./protocol.ts";
 
 const log = new Logger("protocols.client");
@@ -106,7 +106,7 @@ export class ReconnectingClientFactory extends ClientFactory {
 
   /** The clock retries are scheduled on: the global reactor unless set. */
   get clock(): IReactorTime {
-    return this.#clock ??= globalReactor;
+    return this.#clock ??= globalClock;
   }
   set clock(clock: IReactorTime) {
     this.#clock = clock;

@@ -34,7 +34,7 @@ import {
   type ITransport,
   type StartTLSOptions,
 } from "../reactor/interfaces.ts";
-import { reactor } from "../reactor/reactor.ts";
+import { globalClock } from "../reactor/global.ts";
 import {
   ClientFactory,
   Protocol,
@@ -518,7 +518,7 @@ export class ThrottlingFactory extends WrappingFactory {
     this.maxConnectionCount = options.maxConnectionCount ?? Infinity;
     this.readLimit = options.readLimit;
     this.writeLimit = options.writeLimit;
-    this.clock = options.clock ?? reactor;
+    this.clock = options.clock ?? globalClock;
   }
 
   /** Whether reading is paused for being over `readLimit`. */

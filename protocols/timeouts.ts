@@ -23,7 +23,7 @@ import type {
   IReactorTime,
   ITransport,
 } from "../reactor/interfaces.ts";
-import { reactor } from "../reactor/reactor.ts";
+import { globalClock } from "../reactor/global.ts";
 import { ProtocolWrapper, WrappingFactory } from "./policies.ts";
 
 function cancelCall(call: IDelayedCall | undefined): void {
@@ -185,7 +185,7 @@ export class TimeoutFactory extends WrappingFactory {
     this.timeoutPeriod = options.timeoutPeriod === undefined
       ? 30 * 60
       : options.timeoutPeriod;
-    this.clock = options.clock ?? reactor;
+    this.clock = options.clock ?? globalClock;
   }
 
   /** Wraps in a {@linkcode TimeoutProtocol} with this factory's period. */
@@ -277,7 +277,7 @@ export function TimeoutMixin<B extends TimeoutMixinBase>(
 ): B & (new (...args: any[]) => TimeoutMixinMembers) {
   class Timed extends Base implements TimeoutMixinMembers {
     timeOut: number | null = null;
-    clock: IReactorTime = reactor;
+    clock: IReactorTime = globalClock;
     #call: IDelayedCall | undefined;
 
     setTimeout(period: number | null): number | null {

@@ -18,7 +18,7 @@ import type {
   IPushProducer,
   IReactorTime,
 } from "../reactor/interfaces.ts";
-import { reactor } from "../reactor/reactor.ts";
+import { globalClock } from "../reactor/global.ts";
 import { Protocol } from "./protocol.ts";
 
 /**
@@ -129,7 +129,7 @@ export class Chargen extends Protocol implements IPushProducer {
    */
   REST = 0.001;
   /** Schedules the next burst; the global reactor unless replaced (tests pass a `Clock`). */
-  clock: IReactorTime = reactor;
+  clock: IReactorTime = globalClock;
 
   #paused = false;
   #stopped = false;
@@ -305,7 +305,7 @@ function two(n: number): string {
  */
 export class Daytime extends Protocol {
   /** Where the time comes from (Unix seconds); the global reactor unless replaced. */
-  clock: IReactorTime = reactor;
+  clock: IReactorTime = globalClock;
 
   /** Writes the date and closes. */
   override connectionMade(): void {
@@ -350,7 +350,7 @@ function mod32(n: number): number {
  */
 export class Time extends Protocol {
   /** Where the time comes from (Unix seconds); the global reactor unless replaced. */
-  clock: IReactorTime = reactor;
+  clock: IReactorTime = globalClock;
 
   /** Writes the four bytes and closes. */
   override connectionMade(): void {

@@ -12,7 +12,7 @@
 import { Deferred } from "../deferred/deferred.ts";
 import { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";
-import { reactor as globalReactor } from "./reactor.ts";
+import { globalClock } from "./global.ts";
 
 const log = new Logger("task");
 
@@ -473,7 +473,7 @@ export class Cooperator {
     this.#terminationPredicateFactory = options.terminationPredicateFactory ??
       tenMilliseconds;
     this.#scheduler = options.scheduler ??
-      ((fn) => globalReactor.callLater(0, fn));
+      ((fn) => globalClock.callLater(0, fn));
     this.#started = options.started ?? true;
   }
 

@@ -383,3 +383,55 @@ export class ReactorNotRestartable extends Error {
     super(message);
   }
 }
+
+/**
+ * Raised by `installReactor` when a different reactor is installed already.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ReactorAlreadyInstalledError } from "@twisted-deno/core/reactor";
+ *
+ * assert.match(new ReactorAlreadyInstalledError().message, /already installed/);
+ * ```
+ */
+export class ReactorAlreadyInstalledError extends Error {
+  /** The error's name: `"ReactorAlreadyInstalledError"`. */
+  override readonly name = "ReactorAlreadyInstalledError";
+  /**
+   * Makes the error.
+   * @param message The message.
+   */
+  constructor(
+    message = "Cannot install a reactor: another reactor is already installed",
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Raised by `getGlobalReactor` (and so by default clocks) before any reactor
+ * was installed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NoReactorInstalledError } from "@twisted-deno/core/reactor";
+ *
+ * assert.match(new NoReactorInstalledError().message, /no reactor is installed/);
+ * ```
+ */
+export class NoReactorInstalledError extends Error {
+  /** The error's name: `"NoReactorInstalledError"`. */
+  override readonly name = "NoReactorInstalledError";
+  /**
+   * Makes the error.
+   * @param message The message.
+   */
+  constructor(
+    message =
+      'Cannot use the global reactor: no reactor is installed; import { reactor } from "@twisted-deno/core/reactor" to install the Deno reactor, or pass a clock or reactor explicitly',
+  ) {
+    super(message);
+  }
+}

@@ -505,11 +505,11 @@ export interface IReactorUDP {
 /** The pool behind {@linkcode IReactorThreads.callInThread}. */
 export interface IThreadPool {
   /** Runs `exportName` of `moduleUrl` in a worker with `args`. */
-  deferToThread(
+  deferToThread<T = unknown>(
     moduleUrl: string | URL,
     exportName: string,
     ...args: unknown[]
-  ): Deferred<unknown>;
+  ): Deferred<T>;
   /** Stops the workers once their current jobs are done. */
   stop(): Promise<void>;
 }

@@ -17,7 +17,7 @@ import type {
   SpawnProcessOptions,
 } from "./interfaces.ts";
 import type { ProcessDone, ProcessTerminated } from "./process.ts";
-import { reactor as globalReactor } from "./reactor.ts";
+import { getGlobalReactor } from "./global.ts";
 
 /**
  * The output given to {@linkcode getProcessOutput} when the process wrote
@@ -106,7 +106,7 @@ function spawnCollecting(
   onEnd: (c: Collector, reason: Failure) => void,
   d: { errback(reason: unknown): void },
 ): void {
-  const reactor = options.reactor ?? globalReactor;
+  const reactor = options.reactor ?? getGlobalReactor();
   try {
     reactor.spawnProcess(
       new Collector(onEnd, options.errortoo ?? false),

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { installReactor } from "./global.ts";
 import type {
   ConnectTCPOptions,
   ConnectUNIXOptions,
@@ -45,12 +46,12 @@ import {
   ReactorNotRestartable,
   ReactorNotRunning,
 } from "./errors.ts";
-import { UDPPort } from "./udp.ts";
-import { TLSConnector, TLSServerPort } from "./tls.ts";
-import { TCPConnector, TCPPort } from "./tcp.ts";
-import { UNIXConnector, UNIXPort } from "./unix.ts";
-import { threadPoolFor } from "./_thread_pools.ts";
-import type { ThreadPool } from "./threads.ts";
+import { UDPPort } from "./net/udp.ts";
+import { TLSConnector, TLSServerPort } from "./net/tls.ts";
+import { TCPConnector, TCPPort } from "./net/tcp.ts";
+import { UNIXConnector, UNIXPort } from "./net/unix.ts";
+import { threadPoolFor } from "./threads/_thread_pools.ts";
+import type { ThreadPool } from "./threads/threads.ts";
 import { Process } from "./process.ts";
 
 const log = new Logger("reactor");
@@ -859,3 +860,4 @@ export class DenoReactor
  * ```
  */
 export const reactor: DenoReactor = new DenoReactor();
+installReactor(reactor);

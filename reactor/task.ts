@@ -17,7 +17,7 @@ import { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";
 import { ReactorNotRunning } from "./errors.ts";
 import type { IDelayedCall, IReactorTime } from "./interfaces.ts";
-import { type DenoReactor, reactor as globalReactor } from "./reactor.ts";
+import { getGlobalReactor, globalClock, type IReactor } from "./global.ts";
 
 const log = new Logger("task");
 
@@ -50,7 +50,7 @@ const log = new Logger("task");
  */
 export class LoopingCall {
   /** The clock to schedule on: the global reactor unless set (before `start`). */
-  clock: IReactorTime = globalReactor;
+  clock: IReactorTime = globalClock;
   /** The interval in seconds, once started. May be changed while running. */
   interval: number | undefined = undefined;
   #fn: (...args: unknown[]) => unknown;
@@ -375,9 +375,9 @@ export function deferLater<R = undefined, A extends any[] = []>(
  * assert.ok(options.reactor instanceof DenoReactor);
  * ```
  */
-export interface ReactOptions {
+export interface ReactOptions<R extends IReactor = IReactor> {
   /** The reactor to run (the global one by default). */
-  reactor?: DenoReactor;
+  reactor?: R;
   /** Ends the process with a status code (`Deno.exit` by default). */
   exit?: (code: number) => void;
 }
@@ -411,12 +411,12 @@ export interface ReactOptions {
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export async function react<A extends any[]>(
-  main: (reactor: DenoReactor, ...argv: A) => unknown,
+export async function react<A extends any[], R extends IReactor = IReactor>(
+  main: (reactor: R, ...argv: A) => unknown,
   argv?: A,
-  options: ReactOptions = {},
+  options: ReactOptions<R> = {},
 ): Promise<never> {
-  const r = options.reactor ?? globalReactor;
+  const r = options.reactor ?? (getGlobalReactor() as R);
   const exit = options.exit ?? ((code: number) => Deno.exit(code));
   let code = 0;
   let stopping = false;

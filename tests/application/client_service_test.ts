@@ -13,7 +13,7 @@ import {
   ConnectionRefusedError,
 } from "../../reactor/errors.ts";
 import { reactor } from "../../reactor/reactor.ts";
-import { TCP4ClientEndpoint } from "../../reactor/endpoints.ts";
+import { TCP4ClientEndpoint } from "../../reactor/endpoints/endpoints.ts";
 import { within } from "../_helpers.ts";
 import type {
   IProtocol,

@@ -17,7 +17,7 @@ import {
 } from "../../protocols/protocol.ts";
 import { CannotListenError } from "../../reactor/errors.ts";
 import { reactor } from "../../reactor/reactor.ts";
-import { serverFromString } from "../../reactor/endpoint_descriptions.ts";
+import { serverFromString } from "../../reactor/endpoints/endpoint_descriptions.ts";
 import { within } from "../_helpers.ts";
 import type { IListeningPort } from "../../reactor/interfaces.ts";
 import { Clock } from "../../testing/clock.ts";

@@ -21,6 +21,7 @@ import {
 } from "../../reactor/errors.ts";
 import type { IConnector } from "../../reactor/interfaces.ts";
 import { reactor as globalReactor } from "../../reactor/reactor.ts";
+import { globalClock } from "../../reactor/global.ts";
 
 const refused = () => new Failure(new ConnectionRefusedError());
 const done = () => new Failure(new ConnectionDone());
@@ -72,7 +73,10 @@ Deno.test("ReconnectingClientFactory has Twisted's back-off parameters", () => {
 
 Deno.test("ReconnectingClientFactory uses the global reactor unless given a clock", () => {
   const f = new ReconnectingClientFactory();
-  assert.equal(f.clock, globalReactor);
+  assert.equal(f.clock, globalClock);
+  const call = f.clock.callLater(60, () => {});
+  assert.equal(globalReactor.getDelayedCalls().includes(call), true);
+  call.cancel();
   const clock = new Clock();
   f.clock = clock;
   assert.equal(f.clock, clock);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import "../../reactor/reactor.ts"; // installs the global reactor the defaults use
 import { Deferred, fail } from "../../deferred/deferred.ts";
 import type { Failure } from "../../deferred/failure.ts";
 import {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import "../../reactor/reactor.ts"; // installs the global reactor the defaults use
 import { ProcessTerminated } from "../../reactor/process.ts";
 import {
   getProcessOutput,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Deferred, fail, succeed } from "../../deferred/deferred.ts";
 import { CancelledError } from "../../deferred/errors.ts";
 import { DenoReactor, reactor } from "../../reactor/reactor.ts";
+import { globalClock } from "../../reactor/global.ts";
 import { deferLater, LoopingCall, react } from "../../reactor/task.ts";
 import { Clock } from "../../testing/clock.ts";
 import { captureLogs } from "../../testing/logs.ts";
@@ -29,7 +30,12 @@ function loopOn(
 // ------------------------------------------------------------ LoopingCall
 
 Deno.test("LoopingCall's default clock is the global reactor", () => {
-  assert.equal(new LoopingCall(() => {}).clock, reactor);
+  const loop = new LoopingCall(() => {});
+  assert.equal(loop.clock, globalClock);
+  const before = reactor.getDelayedCalls().length;
+  loop.start(60, false);
+  assert.equal(reactor.getDelayedCalls().length, before + 1);
+  loop.stop();
 });
 
 Deno.test("LoopingCall calls with its arguments every interval and stop fires start's Deferred", () => {

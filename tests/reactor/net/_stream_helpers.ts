@@ -1,0 +1,128 @@
+// Shared helpers for the stream transport tests (tcp, unix, endpoints,
+// interop). Not part of the package.
+
+import { Protocol } from "../../../protocols/protocol.ts";
+import type { Failure } from "../../../deferred/failure.ts";
+import type { IAddress } from "../../../reactor/interfaces.ts";
+
+/**
+ * A protocol that records what happens to it: `events` in order, every
+ * byte received, and Promises for "connected", "n bytes received" and
+ * "lost".
+ */
+export class Recorder extends Protocol {
+  events: string[] = [];
+  chunks: Uint8Array[] = [];
+  received = 0;
+  reason: Failure | undefined = undefined;
+  lostCount = 0;
+  readonly made = Promise.withResolvers<void>();
+  readonly lost = Promise.withResolvers<Failure>();
+  #wantBytes = 0;
+  #bytesWaiter: PromiseWithResolvers<void> | undefined;
+
+  override connectionMade(): void {
+    this.events.push("connectionMade");
+    this.made.resolve();
+  }
+
+  override dataReceived(data: Uint8Array): void {
+    if (this.events.at(-1) !== "dataReceived") this.events.push("dataReceived");
+    this.chunks.push(data);
+    this.received += data.length;
+    if (this.#bytesWaiter && this.received >= this.#wantBytes) {
+      this.#bytesWaiter.resolve();
+      this.#bytesWaiter = undefined;
+    }
+  }
+
+  override connectionLost(reason: Failure): void {
+    this.events.push("connectionLost");
+    this.lostCount++;
+    this.reason = reason;
+    this.lost.resolve(reason);
+    if (this.#bytesWaiter) {
+      this.#bytesWaiter.reject(
+        new Error(
+          `Connection lost after ${this.received} of ${this.#wantBytes} bytes: ${reason.getErrorMessage()}`,
+        ),
+      );
+      this.#bytesWaiter = undefined;
+    }
+  }
+
+  /** Resolves once `n` bytes in all have arrived. */
+  bytes(n: number): Promise<void> {
+    if (this.received >= n) return Promise.resolve();
+    this.#wantBytes = n;
+    this.#bytesWaiter = Promise.withResolvers<void>();
+    return this.#bytesWaiter.promise;
+  }
+
+  /** Everything received, in one array. */
+  data(): Uint8Array {
+    return concat(this.chunks);
+  }
+}
+
+/** A Recorder that echoes what it receives. */
+export class EchoRecorder extends Recorder {
+  override dataReceived(data: Uint8Array): void {
+    super.dataReceived(data);
+    this.transport!.write(data);
+  }
+}
+
+/** Concatenates byte arrays. */
+export function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+/** `n` bytes of a pattern that does not repeat every 256 bytes. */
+export function pattern(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Asserts two byte arrays are equal, naming the first difference. */
+export function sameBytes(actual: Uint8Array, expected: Uint8Array): void {
+  if (actual.length !== expected.length) {
+    throw new Error(
+      `Expected ${expected.length} bytes, got ${actual.length}`,
+    );
+  }
+  for (let i = 0; i < actual.length; i++) {
+    if (actual[i] !== expected[i]) {
+      throw new Error(
+        `Bytes differ at offset ${i}: ${actual[i]} !== ${expected[i]}`,
+      );
+    }
+  }
+}
+
+/** The port of a TCP address. */
+export function portOf(addr: IAddress): number {
+  if (addr.type !== "TCP") throw new Error(`Not a TCP address: ${addr.type}`);
+  return addr.port;
+}
+
+/** A free loopback port (bound, then released): nothing listens on it. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close();
+  return port;
+}

@@ -1,0 +1,554 @@
+import assert from "node:assert/strict";
+import { CancelledError } from "../../../deferred/errors.ts";
+import type { Failure } from "../../../deferred/failure.ts";
+import { DenoReactor, reactor } from "../../../reactor/reactor.ts";
+import {
+  blockingCallFromThread,
+  callFromThread,
+} from "../../../reactor/threads/from_thread.ts";
+import {
+  deferToThread,
+  ThreadPool,
+  ThreadPoolStoppedError,
+  WorkerCrashedError,
+} from "../../../reactor/threads/threads.ts";
+import { captureLogs } from "../../../testing/logs.ts";
+import { within } from "../../_helpers.ts";
+
+const jobs = new URL("./_thread_jobs.ts", import.meta.url);
+const mainSide = new URL("./_thread_main.ts", import.meta.url).href;
+const LIMIT = 10_000; // worker start-up includes type-checking under `deno test`
+
+/** Runs `fn` with a fresh pool that is always stopped afterwards. */
+async function withPool(
+  options: ConstructorParameters<typeof ThreadPool>[0],
+  fn: (pool: ThreadPool) => Promise<void>,
+): Promise<void> {
+  const pool = new ThreadPool(options);
+  try {
+    await fn(pool);
+  } finally {
+    await within(LIMIT, "the pool to stop", pool.stop());
+  }
+}
+
+async function failureOf(d: PromiseLike<unknown>): Promise<unknown> {
+  try {
+    await d;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("Expected the job to fail, but it succeeded");
+}
+
+/** Waits (without timing anything) until `cells[0]` reaches `n`. */
+async function untilCount(cells: Int32Array, n: number): Promise<void> {
+  for (;;) {
+    const seen = Atomics.load(cells, 0);
+    if (seen >= n) return;
+    const waited = Atomics.waitAsync(cells, 0, seen);
+    if (waited.async) await within(LIMIT, `${n} held jobs`, waited.value);
+  }
+}
+
+function release(cells: Int32Array): void {
+  Atomics.store(cells, 1, 1);
+  Atomics.notify(cells, 1);
+}
+
+Deno.test("deferToThread fires with the export's result", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    const result = await within(
+      LIMIT,
+      "add",
+      pool.deferToThread(jobs, "add", 2, 40),
+    );
+    assert.equal(result, 42);
+  });
+});
+
+Deno.test("arguments and results are structured-cloned both ways", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    const result = await within(
+      LIMIT,
+      "describe",
+      pool.deferToThread<{
+        keys: string[];
+        sum: number;
+        year: number;
+        bytes: Uint8Array;
+      }>(
+        jobs,
+        "describe",
+        new Map([["a", 1], ["b", 2]]),
+        bytes,
+        new Date(Date.UTC(2001, 0, 1)),
+      ),
+    );
+    assert.deepEqual(result.keys, ["a", "b"]);
+    assert.equal(result.sum, 6);
+    assert.equal(result.year, 2001);
+    assert.ok(result.bytes instanceof Uint8Array);
+    assert.deepEqual([...result.bytes], [2, 4, 6]);
+    assert.deepEqual([...bytes], [1, 2, 3], "the caller's bytes are untouched");
+  });
+});
+
+Deno.test("an async export is awaited in the worker", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    assert.equal(
+      await within(
+        LIMIT,
+        "asyncDouble",
+        pool.deferToThread(jobs, "asyncDouble", 21),
+      ),
+      42,
+    );
+  });
+});
+
+Deno.test("a thrown error comes back as a Failure with the remote name, message and stack", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    let failure: Failure | undefined;
+    const d = pool.deferToThread(jobs, "fail", "no luck").addErrback((f) => {
+      failure = f;
+    });
+    await within(LIMIT, "fail", d);
+    assert.ok(failure !== undefined);
+    assert.equal(failure.getErrorMessage(), "no luck");
+    assert.equal(failure.check("JobError"), "JobError");
+    assert.ok(failure.value instanceof Error);
+    assert.match(failure.getTraceback(), /JobError: no luck/);
+    assert.match(
+      failure.getTraceback(),
+      /_thread_jobs\.ts/,
+      "the stack is the worker's, naming the job's file",
+    );
+  });
+});
+
+Deno.test("a built-in error class survives the trip, as does a rejected Promise", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    const error = await failureOf(
+      pool.deferToThread(jobs, "rejectRange", "too far"),
+    );
+    assert.ok(error instanceof RangeError);
+    assert.equal((error as RangeError).message, "too far");
+  });
+});
+
+Deno.test("a thrown non-Error value comes back as it was", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    assert.deepEqual(await failureOf(pool.deferToThread(jobs, "throwValue")), {
+      code: 42,
+    });
+  });
+});
+
+Deno.test("a missing or non-function export fails with a clear TypeError", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    const missing = await failureOf(pool.deferToThread(jobs, "nope"));
+    assert.ok(missing instanceof TypeError);
+    assert.match(
+      missing.message,
+      /Cannot call nope of file:.*_thread_jobs\.ts: no such export/,
+    );
+    const notFn = await failureOf(pool.deferToThread(jobs, "notAFunction"));
+    assert.match((notFn as Error).message, /it is a number, not a function/);
+  });
+});
+
+Deno.test("a module that cannot be loaded fails the job, not the pool", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    const missing = new URL("../_no_such_module.ts", import.meta.url);
+    const error = await failureOf(pool.deferToThread(missing, "f"));
+    assert.match((error as Error).message, /_no_such_module\.ts/);
+    assert.equal(await pool.deferToThread(jobs, "add", 1, 1), 2);
+  });
+});
+
+Deno.test("a relative path is refused at once: the worker could not resolve it", () => {
+  const pool = new ThreadPool();
+  assert.throws(
+    () => pool.deferToThread("./jobs.ts", "f"),
+    /a worker cannot tell what it is relative to; pass new URL\("\.\/jobs\.ts", import\.meta\.url\)/,
+  );
+});
+
+Deno.test("arguments or results that cannot be cloned fail the job with a TypeError", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    const badArgs = await failureOf(
+      pool.deferToThread(jobs, "add", () => 1, 2),
+    );
+    assert.ok(badArgs instanceof TypeError);
+    assert.match(
+      badArgs.message,
+      /Cannot pass the arguments of add to a thread/,
+    );
+    assert.equal(
+      pool.workers,
+      0,
+      "nothing was started for a job that cannot run",
+    );
+    const badResult = await failureOf(
+      pool.deferToThread(jobs, "returnFunction"),
+    );
+    assert.ok(badResult instanceof TypeError);
+    assert.match(badResult.message, /Cannot send the job's result back/);
+  });
+});
+
+Deno.test("a worker that crashes fails its job, is logged, and is replaced", async () => {
+  using logs = captureLogs();
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    const first = await within(
+      LIMIT,
+      "whoAmI",
+      pool.deferToThread<number>(jobs, "whoAmI"),
+    );
+    const error = await failureOf(
+      pool.deferToThread(jobs, "crashLater", "kaboom"),
+    );
+    assert.ok(error instanceof WorkerCrashedError);
+    assert.match(error.message, /crashed while running the job: Error: kaboom/);
+    assert.equal(error.threadId, first);
+    const second = await within(
+      LIMIT,
+      "whoAmI",
+      pool.deferToThread<number>(jobs, "whoAmI"),
+    );
+    assert.notEqual(second, first, "a new worker runs the next job");
+    assert.equal(pool.workers, 1);
+    assert.equal(logs.flushLoggedErrors(WorkerCrashedError).length, 1);
+  });
+});
+
+Deno.test("a worker that exits fails its job with the exit code", async () => {
+  using logs = captureLogs();
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    const error = await failureOf(pool.deferToThread(jobs, "exitNow", 3));
+    assert.ok(error instanceof WorkerCrashedError);
+    assert.match(error.message, /exit code 3/);
+    assert.equal(await pool.deferToThread(jobs, "add", 1, 2), 3);
+    logs.flushLoggedErrors(WorkerCrashedError);
+  });
+});
+
+Deno.test("no more than maxthreads jobs run at once; the rest wait their turn", async () => {
+  await withPool({ maxthreads: 2 }, async (pool) => {
+    const cells = new Int32Array(new SharedArrayBuffer(8));
+    const held = [1, 2, 3, 4].map(() =>
+      pool.deferToThread<number>(jobs, "hold", cells.buffer)
+    );
+    try {
+      await untilCount(cells, 2);
+      assert.equal(pool.workers, 2);
+      assert.equal(pool.working, 2);
+      assert.equal(pool.queued, 2);
+      assert.equal(Atomics.load(cells, 0), 2);
+    } finally {
+      release(cells);
+    }
+    const ids = await within(LIMIT, "held jobs", Promise.all(held));
+    assert.equal(Atomics.load(cells, 0), 4);
+    assert.equal(new Set(ids).size, 2, "two workers shared the four jobs");
+  });
+});
+
+Deno.test("cancelling a queued job drops it; cancelling a running job ends its worker", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    const first = await within(
+      LIMIT,
+      "whoAmI",
+      pool.deferToThread<number>(jobs, "whoAmI"),
+    );
+    const running = pool.deferToThread(jobs, "forever");
+    const queued = pool.deferToThread(jobs, "add", 1, 1);
+    queued.cancel();
+    assert.ok((await failureOf(queued)) instanceof CancelledError);
+    assert.equal(pool.queued, 0);
+    running.cancel();
+    assert.ok((await failureOf(running)) instanceof CancelledError);
+    const next = await within(
+      LIMIT,
+      "whoAmI",
+      pool.deferToThread<number>(jobs, "whoAmI"),
+    );
+    assert.notEqual(next, first, "the cancelled job's worker was replaced");
+  });
+});
+
+Deno.test("stop() waits for running and queued jobs, then refuses new ones", async () => {
+  const pool = new ThreadPool({ maxthreads: 1 });
+  const cells = new Int32Array(new SharedArrayBuffer(8));
+  const order: string[] = [];
+  const running = pool.deferToThread(jobs, "hold", cells.buffer).addCallback(
+    () => {
+      order.push("held job");
+    },
+  );
+  const queued = pool.deferToThread(jobs, "add", 1, 2).addCallback((n) => {
+    order.push(`queued job ${n}`);
+  });
+  await untilCount(cells, 1);
+  const stopped = pool.stop().then(() => {
+    order.push("stopped");
+  });
+  const refused = await failureOf(pool.deferToThread(jobs, "add", 1, 1));
+  assert.ok(refused instanceof ThreadPoolStoppedError);
+  assert.deepEqual(order, []);
+  release(cells);
+  await within(
+    LIMIT,
+    "the pool to stop",
+    Promise.all([running, queued, stopped]),
+  );
+  assert.deepEqual(order, ["held job", "queued job 3", "stopped"]);
+  assert.equal(pool.workers, 0);
+  assert.equal(pool.started, false);
+  pool.start();
+  try {
+    assert.equal(
+      await within(LIMIT, "add", pool.deferToThread(jobs, "add", 2, 2)),
+      4,
+    );
+  } finally {
+    await pool.stop();
+  }
+});
+
+Deno.test("minthreads workers start with the pool and stay", async () => {
+  await withPool({ minthreads: 2, maxthreads: 3 }, async (pool) => {
+    const cells = new Int32Array(new SharedArrayBuffer(8));
+    pool.start();
+    const held = [1, 2].map(() =>
+      pool.deferToThread<number>(jobs, "hold", cells.buffer)
+    );
+    try {
+      await untilCount(cells, 2);
+      assert.equal(pool.workers, 2, "the two minimum workers took the jobs");
+    } finally {
+      release(cells);
+    }
+    await within(LIMIT, "held jobs", Promise.all(held));
+    assert.equal(pool.workers, 2);
+  });
+});
+
+Deno.test("bad pool sizes are RangeErrors", () => {
+  assert.throws(() => new ThreadPool({ maxthreads: 0 }), RangeError);
+  assert.throws(
+    () => new ThreadPool({ minthreads: 3, maxthreads: 2 }),
+    RangeError,
+  );
+  assert.throws(() => new ThreadPool({ minthreads: -1 }), RangeError);
+  assert.throws(() => new ThreadPool({ maxthreads: 1.5 }), RangeError);
+});
+
+Deno.test("callFromThread in a worker runs the export on the reactor's thread", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    const arrived = new Promise<[unknown, unknown]>((resolve) => {
+      (globalThis as { threadTestHook?: unknown }).threadTestHook = (
+        value: unknown,
+        threadId: unknown,
+      ) => resolve([value, threadId]);
+    });
+    try {
+      const worker = await within(
+        LIMIT,
+        "whoAmI",
+        pool.deferToThread(jobs, "whoAmI"),
+      );
+      assert.equal(
+        await pool.deferToThread(jobs, "callBack", mainSide, "record", {
+          n: 1,
+        }),
+        "posted",
+      );
+      const [value, threadId] = await within(LIMIT, "the call back", arrived);
+      assert.deepEqual(value, { n: 1 });
+      assert.equal(threadId, worker);
+    } finally {
+      delete (globalThis as { threadTestHook?: unknown }).threadTestHook;
+    }
+  });
+});
+
+Deno.test("blockingCallFromThread waits for the reactor's Deferred or Promise result", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    assert.equal(
+      await within(
+        LIMIT,
+        "askMain",
+        pool.deferToThread(jobs, "askMain", mainSide, "slowTriple", 14),
+      ),
+      42,
+    );
+    assert.equal(
+      await within(
+        LIMIT,
+        "askMain",
+        pool.deferToThread(jobs, "askMain", mainSide, "promisedNegate", 5),
+      ),
+      -5,
+    );
+  });
+});
+
+Deno.test("blockingCallFromThread throws the reactor-side error in the worker", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    assert.equal(
+      await within(
+        LIMIT,
+        "askMainError",
+        pool.deferToThread(jobs, "askMainError", mainSide, "refuse"),
+      ),
+      "TypeError: the reactor says no",
+    );
+  });
+});
+
+Deno.test("blockingCallFromThread refuses to run on the reactor's thread", () => {
+  assert.throws(
+    () => blockingCallFromThread(mainSide, "refuse"),
+    /on the reactor's thread: it would wait for itself forever/,
+  );
+});
+
+Deno.test("callFromThread on the reactor's thread runs the export soon", async () => {
+  let ranNow = false;
+  const done = new Promise<unknown>((resolve) => {
+    (globalThis as { threadTestHook?: unknown }).threadTestHook = (
+      value: unknown,
+    ) => {
+      ranNow = true;
+      resolve(value);
+    };
+  });
+  try {
+    callFromThread(mainSide, "record", "hello");
+    assert.equal(ranNow, false, "not run synchronously");
+    assert.equal(await within(LIMIT, "the call", done), "hello");
+  } finally {
+    delete (globalThis as { threadTestHook?: unknown }).threadTestHook;
+  }
+});
+
+Deno.test("reactor.callInThread runs a job and logs its failure", async () => {
+  using logs = captureLogs();
+  const pool = reactor.getThreadPool();
+  assert.equal(reactor.getThreadPool(), pool, "one pool per reactor");
+  const cells = new Int32Array(new SharedArrayBuffer(8));
+  reactor.callInThread(jobs, "hold", cells.buffer);
+  reactor.callInThread(jobs, "fail", "logged, not lost");
+  await untilCount(cells, 1);
+  release(cells);
+  await within(LIMIT, "the pool to stop", pool.stop());
+  const [failure] = logs.flushLoggedErrors("JobError");
+  assert.equal(failure.getErrorMessage(), "logged, not lost");
+  assert.match(logs.messages.join("\n"), /Error in thread job fail of file:/);
+  const refused = await failureOf(deferToThread(jobs, "add", 1, 1));
+  assert.ok(
+    refused instanceof ThreadPoolStoppedError,
+    "the stopped pool stays stopped",
+  );
+});
+
+Deno.test("reactor.callFromThread calls the function soon, on the reactor", async () => {
+  const seen: number[] = [];
+  const done = new Promise<void>((resolve) => {
+    reactor.callFromThread(
+      (a: number, b: number) => {
+        seen.push(a + b);
+        resolve();
+      },
+      1,
+      2,
+    );
+  });
+  assert.deepEqual(seen, []);
+  await within(LIMIT, "the call", done);
+  assert.deepEqual(seen, [3]);
+});
+
+Deno.test("an idle pool does not keep the process alive", async () => {
+  const script = `
+    import { deferToThread } from ${
+    JSON.stringify(
+      new URL("../../../reactor/mod.ts", import.meta.url).href,
+    )
+  };
+    const n = await deferToThread(${JSON.stringify(jobs.href)}, "add", 20, 22);
+    console.log("result", n);
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-check", "--allow-read", "-"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  try {
+    const out = await within(
+      LIMIT,
+      "the script to exit by itself",
+      child.output(),
+    );
+    assert.equal(new TextDecoder().decode(out.stdout), "result 42\n");
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  } catch (error) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw error;
+  }
+});
+
+Deno.test("reactor shutdown waits for running jobs, then stops the pool", async () => {
+  const r = new DenoReactor();
+  const pool = r.getThreadPool();
+  const cells = new Int32Array(new SharedArrayBuffer(8));
+  const order: string[] = [];
+  r.callWhenRunning(() => {
+    pool.deferToThread(jobs, "hold", cells.buffer).addCallback(() => {
+      order.push("job done");
+    });
+    untilCount(cells, 1).then(() => {
+      r.stop();
+      // The shutdown is under way and waits for the job.
+      r.callLater(0, () => {
+        order.push("released");
+        release(cells);
+      });
+    });
+  });
+  await within(
+    LIMIT,
+    "the reactor to stop",
+    r.run({ installSignalHandlers: false }),
+  );
+  order.push("run resolved");
+  assert.deepEqual(order, ["released", "job done", "run resolved"]);
+  assert.equal(pool.started, false);
+  assert.equal(pool.workers, 0);
+});
+
+Deno.test("callInThreadWithCallback reports success and failure to onResult", async () => {
+  await withPool({ maxthreads: 1 }, async (pool) => {
+    const results: [boolean, unknown][] = [];
+    const both = new Promise<void>((resolve) => {
+      const onResult = (ok: boolean, result: unknown) => {
+        results.push([ok, result]);
+        if (results.length === 2) resolve();
+      };
+      pool.callInThreadWithCallback(onResult, jobs, "add", 1, 2);
+      pool.callInThreadWithCallback(onResult, jobs, "fail", "nope");
+    });
+    await within(LIMIT, "both results", both);
+    assert.deepEqual(results[0], [true, 3]);
+    assert.equal(results[1][0], false);
+    assert.equal((results[1][1] as Failure).getErrorMessage(), "nope");
+  });
+});
