@@ -21,6 +21,7 @@
  *
  * @module
  */
+export * from "./network_reactor.ts";
 export * from "./stream.ts";
 export * from "./stream_connector.ts";
 export * from "./stream_port.ts";
