@@ -43,7 +43,6 @@ import { reactor as globalReactor } from "../reactor/reactor.ts";
 import { LoopingCall } from "../reactor/task.ts";
 import { Service } from "./service.ts";
 import { describe } from "./_describe.ts";
-import { runnerState } from "./_runner_state.ts";
 
 const log = new Logger("application");
 
@@ -74,17 +73,45 @@ const log = new Logger("application");
  * ```
  */
 export class PortService extends Service {
-  #listen: () => IListeningPort;
+  #listen: (runner: RunnerOptions) => IListeningPort;
   #port: IListeningPort | undefined;
+  #runner: RunnerOptions = { reusePort: false };
 
   /**
    * Makes a PortService.
    *
-   * @param listen Makes the port (called once per start).
+   * @param listen Makes the port (called once per start) with what the
+   *   runner asked of this process's servers.
    */
-  constructor(listen: () => IListeningPort) {
+  constructor(listen: (runner: RunnerOptions) => IListeningPort) {
     super();
     this.#listen = listen;
+  }
+
+  /**
+   * Takes what the runner asks of the servers it runs (`twistd --workers N`
+   * asks for `reusePort`); the runner calls it on every service of the tree
+   * before starting it.
+   *
+   * @param options The runner's options.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { TCPServer } from "@twisted-deno/core/application";
+   * import { Factory, Protocol } from "@twisted-deno/core/protocols";
+   * import { MemoryReactor } from "@twisted-deno/core/testing";
+   *
+   * const reactor = new MemoryReactor();
+   * const service = new TCPServer(8080, Factory.forProtocol(Protocol), { reactor });
+   * service.applyRunnerOptions({ reusePort: true });
+   * service.startService();
+   * assert.equal(reactor.tcpServers[0].options.reusePort, true);
+   * await service.stopService();
+   * ```
+   */
+  applyRunnerOptions(options: RunnerOptions): void {
+    this.#runner = { ...options };
   }
 
   /** The listening port while the service runs. */
@@ -107,12 +134,12 @@ export class PortService extends Service {
   /** Listens now (it may need privileges). */
   override privilegedStartService(): void {
     super.privilegedStartService();
-    this.#port ??= this.#listen();
+    this.#port ??= this.#listen(this.#runner);
   }
 
   /** Listens, unless `privilegedStartService` did already. */
   override startService(): void {
-    this.#port ??= this.#listen();
+    this.#port ??= this.#listen(this.#runner);
     super.startService();
   }
 
@@ -127,11 +154,34 @@ export class PortService extends Service {
 }
 
 /**
+ * What the runner (`twistd`) asks of the servers it runs, handed to each
+ * service of the tree that has an `applyRunnerOptions` method before it
+ * starts: under `--workers N`, every process listens on the same port with
+ * `reusePort`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { RunnerOptions } from "@twisted-deno/core/application";
+ *
+ * const options: RunnerOptions = { reusePort: true };
+ * assert.equal(options.reusePort, true);
+ * ```
+ */
+export interface RunnerOptions {
+  /** Listen with `reusePort` unless a server's own options say otherwise. */
+  reusePort: boolean;
+}
+
+/**
  * Under the runner's `--workers N`, every process listens on the same
  * port: `reusePort` is on unless the options say otherwise.
  */
-function withRunnerDefaults(options: ListenTCPOptions): ListenTCPOptions {
-  if (!runnerState.reusePort || options.reusePort !== undefined) return options;
+function withRunnerDefaults(
+  options: ListenTCPOptions,
+  runner: RunnerOptions,
+): ListenTCPOptions {
+  if (!runner.reusePort || options.reusePort !== undefined) return options;
   return { ...options, reusePort: true };
 }
 
@@ -178,7 +228,9 @@ export class TCPServer extends PortService {
     options: TCPServerOptions = {},
   ) {
     const { reactor = globalReactor, ...listen } = options;
-    super(() => reactor.listenTCP(port, factory, withRunnerDefaults(listen)));
+    super((runner) =>
+      reactor.listenTCP(port, factory, withRunnerDefaults(listen, runner))
+    );
   }
 }
 
@@ -223,8 +275,8 @@ export class SSLServer extends PortService {
     options: SSLServerOptions = {},
   ) {
     const { reactor = globalReactor, ...listen } = options;
-    super(() =>
-      reactor.listenSSL(port, factory, tls, withRunnerDefaults(listen))
+    super((runner) =>
+      reactor.listenSSL(port, factory, tls, withRunnerDefaults(listen, runner))
     );
   }
 }

@@ -55,7 +55,8 @@ import {
 import type { IListeningPort } from "../reactor/interfaces.ts";
 import { reactor } from "../reactor/reactor.ts";
 import type { IService, ServiceMakerOptions } from "./service.ts";
-import { runnerState } from "./_runner_state.ts";
+import type { PortService, RunnerOptions } from "./internet.ts";
+import { supervise } from "./_supervisor.ts";
 
 const log = new Logger("twistd");
 
@@ -463,7 +464,6 @@ function graceForConnections(seconds: number): Deferred<void> {
 
 async function runOne(options: TwistdOptions): Promise<number> {
   const worker = options.workerIndex;
-  if (worker !== undefined) runnerState.reusePort = true;
   const spec = options.module;
   log.info("Loading {module}", { module: spec });
   let mod: Record<string, unknown>;
@@ -506,6 +506,13 @@ async function runOne(options: TwistdOptions): Promise<number> {
     );
   }
   const app = service;
+  const runner: RunnerOptions = { reusePort: worker !== undefined };
+  for (const child of walk(app)) {
+    const aware = child as Partial<Pick<PortService, "applyRunnerOptions">>;
+    if (typeof aware.applyRunnerOptions === "function") {
+      aware.applyRunnerOptions(runner);
+    }
+  }
   try {
     app.privilegedStartService();
   } catch (error) {
@@ -553,63 +560,6 @@ async function runOne(options: TwistdOptions): Promise<number> {
 
 // ---------------------------------------------------- supervisor
 
-/** This process's argv as the kernel has it (Linux), or undefined. */
-function readCmdline(): string[] | undefined {
-  const path = `/proc/${Deno.pid}/cmdline`;
-  let raw: string | undefined;
-  try {
-    raw = Deno.readTextFileSync(path); // Deno allows this only under -A
-  } catch {
-    try {
-      // Reading /proc through a child needs only --allow-run (which the
-      // supervisor has: it starts the workers).
-      const out = new Deno.Command("cat", {
-        args: [path],
-        stdout: "piped",
-        stderr: "null",
-      }).outputSync();
-      if (out.success) raw = new TextDecoder().decode(out.stdout);
-    } catch { /* no cat, or not allowed to run it */ }
-  }
-  if (raw === undefined || raw === "") return undefined;
-  const argv = raw.split("\0");
-  if (argv.at(-1) === "") argv.pop();
-  return argv;
-}
-
-/**
- * The Deno flags (permissions, config ...) and script this process was
- * started with, so that workers get exactly the same.
- */
-function ownCommand(): { flags: string[]; script: string } {
-  const here = new URL(import.meta.url);
-  const script = here.protocol === "file:"
-    ? decodeURIComponent(here.pathname)
-    : here.href;
-  const argv = readCmdline();
-  if (argv !== undefined && argv.length > Deno.args.length + 1) {
-    const prefix = argv.slice(0, argv.length - Deno.args.length);
-    const flags = prefix.slice(1, -1);
-    if (flags[0] === "run") flags.shift();
-    return { flags, script: prefix.at(-1)! };
-  }
-  // Not Linux, or not allowed to look: pass on the broad grants we have.
-  const flags: string[] = [];
-  for (
-    const name of ["read", "write", "net", "env", "run", "sys", "ffi"] as const
-  ) {
-    if (Deno.permissions.querySync({ name }).state === "granted") {
-      flags.push(`--allow-${name}`);
-    }
-  }
-  log.warn(
-    "Cannot read this process's command line; workers get only {flags} " +
-      "(grant --allow-run to the runner so it can read /proc, or use -A)",
-    { flags: flags.join(" ") || "no permissions" },
-  );
-  return { flags, script };
-}
-
 function childArgs(options: TwistdOptions, index: number): string[] {
   const args = [
     `--worker-index=${index}`,
@@ -620,131 +570,6 @@ function childArgs(options: TwistdOptions, index: number): string[] {
   ];
   if (options.logfile !== undefined) args.push(`--logfile=${options.logfile}`);
   return [...args, "--", options.module, ...options.args];
-}
-
-async function supervise(options: TwistdOptions): Promise<number> {
-  const { flags, script } = ownCommand();
-  let restarts = 0;
-  let stopping = false;
-  let exitCode = 0;
-  let killTimer: ReturnType<typeof setTimeout> | undefined;
-  const allDone = Promise.withResolvers<void>();
-  const live = new Map<number, Deno.ChildProcess>();
-  const restartTimers = new Map<number, ReturnType<typeof setTimeout>>();
-
-  const maybeDone = (): void => {
-    if (live.size === 0 && restartTimers.size === 0) allDone.resolve();
-  };
-
-  const stopAll = (why: string): void => {
-    if (stopping) return;
-    stopping = true;
-    for (const timer of restartTimers.values()) clearTimeout(timer);
-    restartTimers.clear();
-    log.info("Stopping {n} worker(s): {why}", { n: live.size, why });
-    for (const child of live.values()) {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* it exited meanwhile */ }
-    }
-    killTimer = setTimeout(() => {
-      for (const [index, child] of live) {
-        log.warn("Worker {index} did not stop in time: killing it", { index });
-        try {
-          child.kill("SIGKILL");
-        } catch { /* it exited meanwhile */ }
-      }
-    }, (options.shutdownTimeout + 5) * 1000);
-    maybeDone();
-  };
-
-  const spawn = (index: number): void => {
-    if (stopping) return;
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(Deno.execPath(), {
-        args: ["run", ...flags, script, ...childArgs(options, index)],
-        stdin: "null",
-        stdout: "inherit",
-        stderr: "inherit",
-      }).spawn();
-    } catch (error) {
-      exitCode = fatal("cannot start a worker", error);
-      stopAll("a worker could not be spawned");
-      return;
-    }
-    live.set(index, child);
-    log.info("Worker {index} started, pid {pid}", { index, pid: child.pid });
-    child.status.then((status) => exited(index, child, status));
-  };
-
-  const exited = (
-    index: number,
-    child: Deno.ChildProcess,
-    status: Deno.CommandStatus,
-  ): void => {
-    live.delete(index);
-    const pid = child.pid;
-    const how = status.signal !== null
-      ? `signal ${status.signal}`
-      : `exit code ${status.code}`;
-    if (stopping) {
-      log.info("Worker {index} (pid {pid}) stopped: {how}", {
-        index,
-        pid,
-        how,
-      });
-    } else if (
-      status.code === EXIT_CANNOT_START || status.code === EXIT_USAGE
-    ) {
-      exitCode = status.code;
-      stopAll(`worker ${index} could not start`);
-    } else if (status.success) {
-      log.info("Worker {index} (pid {pid}) finished", { index, pid });
-    } else if (restarts >= options.maxRestarts) {
-      log.error(
-        "Worker {index} (pid {pid}) died ({how}) after {restarts} restart(s): giving up",
-        { index, pid, how, restarts },
-      );
-      exitCode = 1;
-      stopAll("workers keep dying");
-    } else {
-      restarts++;
-      const delay = Math.min(2000, 100 * 2 ** Math.min(restarts, 5));
-      log.warn(
-        "Worker {index} (pid {pid}) died ({how}); restarting it in {delay} ms ({restarts}/{max})",
-        { index, pid, how, delay, restarts, max: options.maxRestarts },
-      );
-      restartTimers.set(
-        index,
-        setTimeout(() => {
-          restartTimers.delete(index);
-          spawn(index);
-        }, delay),
-      );
-    }
-    maybeDone();
-  };
-
-  const listeners: [Deno.Signal, () => void][] = [];
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    const listener = () => stopAll(`received ${signal}`);
-    Deno.addSignalListener(signal, listener);
-    listeners.push([signal, listener]);
-  }
-  log.info("Starting {n} workers of {module} (pid {pid})", {
-    n: options.workers,
-    module: options.module,
-    pid: Deno.pid,
-  });
-  for (let index = 0; index < options.workers; index++) spawn(index);
-  await allDone.promise;
-  clearTimeout(killTimer);
-  for (const [signal, listener] of listeners) {
-    Deno.removeSignalListener(signal, listener);
-  }
-  log.info("All workers stopped");
-  return exitCode;
 }
 
 /**
@@ -787,7 +612,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     return options.workers > 1 && options.workerIndex === undefined
-      ? await supervise(options)
+      ? await supervise({
+        ...options,
+        script: new URL(import.meta.url),
+        childArgs: (index) => childArgs(options, index),
+        givesUp: (code) => code === EXIT_CANNOT_START || code === EXIT_USAGE,
+        fatal,
+      })
       : await runOne(options);
   } finally {
     restoreLogging();
