@@ -181,6 +181,28 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
+ * The argument checks of `addSystemEventTrigger`, shared by the reactor and
+ * `MemoryReactor` so both refuse the same input with the same errors.
+ *
+ * @throws {RangeError} When `phase` is not a phase.
+ * @throws {TypeError} When `fn` is not a function.
+ */
+export function checkTrigger(phase: unknown, fn: unknown): void {
+  if (!isPhase(phase)) {
+    throw new RangeError(
+      `Cannot add a trigger for phase ${
+        JSON.stringify(phase)
+      }: use "before", "during" or "after"`,
+    );
+  }
+  if (typeof fn !== "function") {
+    throw new TypeError(
+      `Cannot add a trigger: ${String(fn)} is not a function`,
+    );
+  }
+}
+
+/**
  * The system events of one reactor, by name: the checks and bookkeeping
  * behind `addSystemEventTrigger`, `removeSystemEventTrigger` and
  * `fireSystemEvent`.
@@ -201,18 +223,7 @@ export class SystemEvents {
     fn: (...args: never[]) => unknown,
     args: readonly unknown[],
   ): Trigger {
-    if (!isPhase(phase)) {
-      throw new RangeError(
-        `Cannot add a trigger for phase ${
-          JSON.stringify(phase)
-        }: use "before", "during" or "after"`,
-      );
-    }
-    if (typeof fn !== "function") {
-      throw new TypeError(
-        `Cannot add a trigger: ${String(fn)} is not a function`,
-      );
-    }
+    checkTrigger(phase, fn);
     const owner = this.event(String(event));
     const trigger = new Trigger(owner, phase, String(event), fn, args);
     owner.add(trigger);

@@ -47,6 +47,7 @@ import type {
   TriggerPhase,
 } from "../reactor/interfaces.ts";
 import { Clock } from "./clock.ts";
+import { checkTrigger } from "../reactor/_three_phase.ts";
 
 const log = new Logger("testing.memory_reactor");
 
@@ -411,18 +412,7 @@ export class MemoryReactor
     fn: (...args: A) => unknown,
     ...args: A
   ): TriggerId {
-    if (phase !== "before" && phase !== "during" && phase !== "after") {
-      throw new TypeError(
-        `Cannot add a trigger for phase ${
-          JSON.stringify(phase)
-        }: use "before", "during" or "after"`,
-      );
-    }
-    if (typeof fn !== "function") {
-      throw new TypeError(
-        `Cannot add a trigger: ${String(fn)} is not a function`,
-      );
-    }
+    checkTrigger(phase, fn);
     const id: TriggerId = Object.freeze({ phase, event });
     (this.triggers[phase][event] ??= []).push({ fn, args, id });
     return id;

@@ -14,6 +14,7 @@ import {
   ReactorNotRunning,
 } from "../../reactor/errors.ts";
 import type { IConnector } from "../../reactor/interfaces.ts";
+import { DenoReactor } from "../../reactor/reactor.ts";
 import { DatagramProtocol } from "../../protocols/protocol.ts";
 
 class Recording extends ClientFactory {
@@ -151,12 +152,18 @@ Deno.test("MemoryReactor records triggers by phase and event", () => {
   assert.throws(() => reactor.removeSystemEventTrigger(id), RangeError);
 });
 
-Deno.test("MemoryReactor refuses a bad phase or a non-function trigger", () => {
+Deno.test("MemoryReactor refuses a bad phase or a non-function trigger as the reactor does", () => {
   const reactor = new MemoryReactor();
   assert.throws(
     // deno-lint-ignore no-explicit-any
     () => reactor.addSystemEventTrigger("middle" as any, "x", () => {}),
-    { name: "TypeError", message: /phase "middle"/ },
+    { name: "RangeError", message: /phase "middle"/ },
+  );
+  assert.throws(
+    // deno-lint-ignore no-explicit-any
+    () =>
+      new DenoReactor().addSystemEventTrigger("middle" as any, "x", () => {}),
+    { name: "RangeError", message: /phase "middle"/ },
   );
   assert.throws(
     // deno-lint-ignore no-explicit-any
