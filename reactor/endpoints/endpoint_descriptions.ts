@@ -27,6 +27,7 @@
  * @module
  */
 
+import { tlsEndpointParsers } from "./tls_endpoints.ts";
 import type {
   IReactorSSL,
   IReactorTCP,
@@ -358,13 +359,15 @@ const builtinServers = new Map<string, BuiltinParser<IStreamServerEndpoint>>(
 const builtinClients = new Map<string, BuiltinParser<IStreamClientEndpoint>>(
   [["tcp", tcpClient], ["unix", unixClient]],
 );
-/** Registered server parsers, by lowercase prefix. */
-const serverParsers = new Map<string, IStreamServerEndpointStringParser>();
-/** Registered client parsers, by lowercase prefix. */
+/** Registered server parsers, by lowercase prefix (TLS's to start with). */
+const serverParsers = new Map<string, IStreamServerEndpointStringParser>(
+  tlsEndpointParsers.servers.map((p) => [p.prefix.toLowerCase(), p]),
+);
+/** Registered client parsers, by lowercase prefix (TLS's to start with). */
 const clientParsers = new Map<
   string,
   IStreamClientEndpointStringParserWithReactor
->();
+>(tlsEndpointParsers.clients.map((p) => [p.prefix.toLowerCase(), p]));
 
 function checkPrefix(prefix: unknown): string {
   if (typeof prefix !== "string" || !/^[A-Za-z][A-Za-z0-9+.-]*$/.test(prefix)) {

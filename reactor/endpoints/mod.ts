@@ -20,4 +20,9 @@
  */
 export * from "./endpoint_descriptions.ts";
 export * from "./endpoints.ts";
-export * from "./tls_endpoints.ts";
+export {
+  SSL4ClientEndpoint,
+  type SSL4ClientEndpointOptions,
+  SSL4ServerEndpoint,
+  type SSL4ServerEndpointOptions,
+} from "./tls_endpoints.ts";

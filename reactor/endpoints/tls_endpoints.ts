@@ -10,11 +10,9 @@
  */
 
 import { type Deferred, execute } from "../../deferred/deferred.ts";
-import {
-  type IStreamClientEndpointStringParserWithReactor,
-  type IStreamServerEndpointStringParser,
-  registerClientEndpointParser,
-  registerServerEndpointParser,
+import type {
+  IStreamClientEndpointStringParserWithReactor,
+  IStreamServerEndpointStringParser,
 } from "./endpoint_descriptions.ts";
 import { TCP4ClientEndpoint } from "./endpoints.ts";
 import type {
@@ -424,6 +422,15 @@ function clientParser(
   };
 }
 
-registerServerEndpointParser(sslServerParser);
-registerClientEndpointParser(clientParser("tls"));
-registerClientEndpointParser(clientParser("ssl"));
+/**
+ * The `ssl:` server and `tls:`/`ssl:` client description parsers, which the
+ * registry in `endpoint_descriptions.ts` starts with (no module has to be
+ * imported for its side effect to make them known).
+ */
+export const tlsEndpointParsers: {
+  servers: IStreamServerEndpointStringParser[];
+  clients: IStreamClientEndpointStringParserWithReactor[];
+} = {
+  servers: [sslServerParser],
+  clients: [clientParser("tls"), clientParser("ssl")],
+};

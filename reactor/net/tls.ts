@@ -54,8 +54,6 @@ import type {
 import { StreamTransport } from "./stream.ts";
 import type { StreamReactor } from "./stream_port.ts";
 import { TCPConnector, TCPPort } from "./tcp.ts";
-// Registers the ssl:/tls: description prefixes wherever TLS is loaded.
-import "../endpoints/tls_endpoints.ts";
 
 const log = new Logger("reactor.tls");
 
