@@ -13,7 +13,7 @@ import {
   ReactorNotRestartable,
   ReactorNotRunning,
 } from "../../reactor/errors.ts";
-import type { IConnector } from "../../reactor/interfaces.ts";
+import type { IConnector, TriggerPhase } from "../../reactor/interfaces.ts";
 import { DenoReactor } from "../../reactor/reactor.ts";
 import { DatagramProtocol } from "../../protocols/protocol.ts";
 
@@ -160,9 +160,12 @@ Deno.test("MemoryReactor refuses a bad phase or a non-function trigger as the re
     { name: "RangeError", message: /phase "middle"/ },
   );
   assert.throws(
-    // deno-lint-ignore no-explicit-any
     () =>
-      new DenoReactor().addSystemEventTrigger("middle" as any, "x", () => {}),
+      new DenoReactor().addSystemEventTrigger(
+        "middle" as TriggerPhase,
+        "x",
+        () => {},
+      ),
     { name: "RangeError", message: /phase "middle"/ },
   );
   assert.throws(
