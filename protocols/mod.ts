@@ -7,6 +7,7 @@ export * from "./basic.ts";
 export * from "./client.ts";
 export * from "./file_sender.ts";
 export * from "./finger.ts";
+export * from "./memcache.ts";
 export * from "./policies.ts";
 export * from "./protocol.ts";
 export * from "./timeouts.ts";
