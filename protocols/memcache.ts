@@ -90,7 +90,19 @@ interface ValueBlock {
   trailer: number;
 }
 
-/** Options of the {@linkcode MemCacheProtocol} constructor. */
+/**
+ * Options of the {@linkcode MemCacheProtocol} constructor.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type MemCacheOptions, MemCacheProtocol } from "@twisted-deno/core/protocols";
+ * import { Clock } from "@twisted-deno/core/testing";
+ *
+ * const options: MemCacheOptions = { clock: new Clock() };
+ * assert.equal(new MemCacheProtocol(30, options).persistentTimeOut, 30);
+ * ```
+ */
 export interface MemCacheOptions {
   /**
    * Times the requests. Required while a timeout is set: a default

@@ -10,5 +10,6 @@ export * from "./finger.ts";
 export * from "./memcache.ts";
 export * from "./policies.ts";
 export * from "./protocol.ts";
+export * from "./socks.ts";
 export * from "./timeouts.ts";
 export * from "./wire.ts";
