@@ -458,7 +458,9 @@ export class MemCacheProtocol extends LineReceiver {
   // deno-lint-ignore no-explicit-any
   #send(pending: Pending, chunks: (string | Uint8Array)[]): Deferred<any> {
     const transport = this.transport;
-    if (transport === undefined || this.#disconnected) {
+    if (
+      transport === undefined || this.#disconnected || transport.disconnecting
+    ) {
       return fail(
         new ClientError(
           `Cannot send ${pending.command}: the connection is ${

@@ -340,6 +340,8 @@ Deno.test("pending requests fail with TimeoutError after timeOut seconds of sile
   );
   failureResultOf(b, TimeoutError);
   assert.equal(transport.disconnected, true);
+  // Closing, then closed: later calls fail at once.
+  failureResultOf(proto.version(), ClientError);
   proto.connectionLost(new Failure(new ConnectionDone()));
   assert.match(
     String(failureResultOf(proto.version(), ClientError).value),
