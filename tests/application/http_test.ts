@@ -134,6 +134,7 @@ Deno.test("stopService gives up waiting after shutdownTimeout seconds and logs t
   web.startService();
   const pending = fetch(urlOf(web));
   await within(LIMIT, "the request to reach the handler", entered);
+  const server = web.server!;
   let stopped = false;
   web.stopService().addCallback(() => {
     stopped = true;
@@ -152,7 +153,7 @@ Deno.test("stopService gives up waiting after shutdownTimeout seconds and logs t
   await within(
     LIMIT,
     "the server to close",
-    web.server?.finished ?? Promise.resolve(),
+    server.finished,
   );
 });
 
