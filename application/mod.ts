@@ -4,5 +4,6 @@
  * @module
  */
 export * from "./client_service.ts";
+export * from "./http.ts";
 export * from "./internet.ts";
 export * from "./service.ts";
