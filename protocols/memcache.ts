@@ -23,6 +23,7 @@ import { TimeoutError } from "../deferred/errors.ts";
 import type { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";
 import type { IDelayedCall, IReactorTime } from "../reactor/interfaces.ts";
+import { globalClock } from "../reactor/global.ts";
 import { LineReceiver } from "./basic.ts";
 import {
   checkCas,
@@ -189,7 +190,7 @@ export class MemCacheProtocol extends LineReceiver {
   /** Seconds the server may stay silent while requests are pending. */
   persistentTimeOut: number | null;
   /** The clock timing requests. */
-  readonly clock: IReactorTime | undefined;
+  readonly clock: IReactorTime;
 
   #queue: (Pending | undefined)[] = [];
   #head = 0;
@@ -202,9 +203,8 @@ export class MemCacheProtocol extends LineReceiver {
    *
    * @param timeOut Seconds of server silence allowed while requests are
    *   pending (60); null for no timeout.
-   * @param options The clock (required unless `timeOut` is null).
+   * @param options The clock (the global reactor by default).
    * @throws {RangeError} When `timeOut` is not a positive number or null.
-   * @throws {TypeError} When a timeout is set but no clock is given.
    */
   constructor(timeOut: number | null = 60, options: MemCacheOptions = {}) {
     super();
@@ -213,13 +213,8 @@ export class MemCacheProtocol extends LineReceiver {
         `Cannot make MemCacheProtocol with timeOut ${timeOut}: give a positive number of seconds, or null for none`,
       );
     }
-    if (timeOut !== null && options.clock === undefined) {
-      throw new TypeError(
-        "Cannot make MemCacheProtocol: no clock to time requests; pass { clock: reactor } (an IReactorTime), or timeOut null for no timeout",
-      );
-    }
     this.timeOut = this.persistentTimeOut = timeOut;
-    this.clock = options.clock;
+    this.clock = options.clock ?? globalClock;
   }
 
   /** How many requests wait for a reply. */
@@ -646,7 +641,7 @@ export class MemCacheProtocol extends LineReceiver {
 
   #startTimeout(): void {
     const period = this.persistentTimeOut;
-    if (period === null || this.clock === undefined) return;
+    if (period === null) return;
     this.#timeoutCall = this.clock.callLater(
       period,
       () => this.timeoutConnection(),

@@ -23,6 +23,7 @@
 
 import type { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";
+import { getGlobalReactor } from "../reactor/global.ts";
 import type {
   IAddress,
   IConnector,
@@ -85,7 +86,7 @@ function requireReactor(what: string, reactor: SOCKSReactor | undefined) {
     typeof reactor?.listenTCP !== "function"
   ) {
     throw new TypeError(
-      `Cannot make ${what}: no reactor to connect with; pass one (an IReactorTCP) as the second argument`,
+      `Cannot make ${what}: the reactor given has no connectTCP/listenTCP; pass an IReactorTCP as the second argument`,
     );
   }
   return reactor;
@@ -241,13 +242,14 @@ export class SOCKSv4 extends Protocol {
    * Makes the protocol.
    *
    * @param logging A file to append relayed data to (hex dump), or null.
-   * @param reactor Connects on the client's behalf.
+   * @param reactor Connects on the client's behalf (the global reactor by
+   *   default).
    * @throws {TypeError} When no reactor is given.
    */
   constructor(logging: string | null = null, reactor?: SOCKSReactor) {
     super();
     this.logging = logging;
-    this.reactor = requireReactor("SOCKSv4", reactor);
+    this.reactor = requireReactor("SOCKSv4", reactor ?? getGlobalReactor());
   }
 
   /** Parses the request, or relays once connected. */
@@ -548,13 +550,17 @@ export class SOCKSv4Factory extends Factory {
    * Makes the factory.
    *
    * @param logging A file to append a hex dump of relayed data to, or null.
-   * @param reactor Connects on the clients' behalf.
+   * @param reactor Connects on the clients' behalf (the global reactor by
+   *   default).
    * @throws {TypeError} When no reactor is given.
    */
   constructor(logging: string | null = null, reactor?: SOCKSReactor) {
     super();
     this.logging = logging;
-    this.reactor = requireReactor("SOCKSv4Factory", reactor);
+    this.reactor = requireReactor(
+      "SOCKSv4Factory",
+      reactor ?? getGlobalReactor(),
+    );
   }
 
   /** A {@linkcode SOCKSv4} for each connection. */

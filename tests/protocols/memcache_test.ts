@@ -308,13 +308,12 @@ Deno.test("bad flags, expiry, CAS, counts and stats arguments fail with ClientEr
   assert.equal(transport.value().length, 0);
 });
 
-Deno.test("the constructor refuses a bad timeout, and a timeout without a clock", () => {
+Deno.test("the constructor refuses a bad timeout and times on the global reactor by default", () => {
   assert.throws(() => new MemCacheProtocol(0), RangeError);
   assert.throws(() => new MemCacheProtocol(-1), RangeError);
-  assert.throws(
-    () => new MemCacheProtocol(60),
-    /Cannot make MemCacheProtocol: no clock to time requests; pass \{ clock: reactor \}/,
-  );
+  const call = new MemCacheProtocol(60).clock.callLater(60, () => {});
+  assert.equal(reactor.getDelayedCalls().includes(call), true);
+  call.cancel();
   assert.equal(new MemCacheProtocol(null).persistentTimeOut, null);
   assert.equal(
     new MemCacheProtocol(undefined, { clock: new Clock() }).timeOut,

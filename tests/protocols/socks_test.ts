@@ -4,6 +4,7 @@ import { Failure } from "../../deferred/failure.ts";
 import {
   SOCKS_GRANTED,
   SOCKS_REJECTED,
+  type SOCKSReactor,
   SOCKSv4,
   SOCKSv4Factory,
 } from "../../protocols/socks.ts";
@@ -323,12 +324,18 @@ Deno.test("SOCKSv4 logging appends a hex dump of relayed bytes to its file", () 
   }
 });
 
-Deno.test("SOCKSv4 and SOCKSv4Factory refuse to be made without a reactor", () => {
+Deno.test("SOCKSv4 and SOCKSv4Factory use the global reactor by default and refuse one that cannot connect", () => {
+  assert.equal(new SOCKSv4Factory().reactor, reactor);
+  assert.equal(new SOCKSv4(null).reactor, reactor);
+  const notAReactor = {} as SOCKSReactor;
   assert.throws(
-    () => new SOCKSv4Factory(),
-    /Cannot make SOCKSv4Factory: no reactor to connect with/,
+    () => new SOCKSv4Factory(null, notAReactor),
+    /Cannot make SOCKSv4Factory: the reactor given has no connectTCP\/listenTCP/,
   );
-  assert.throws(() => new SOCKSv4(null), /Cannot make SOCKSv4: no reactor/);
+  assert.throws(
+    () => new SOCKSv4(null, notAReactor),
+    /Cannot make SOCKSv4: the reactor given/,
+  );
 });
 
 // ------------------------------------------------- real peers
