@@ -358,6 +358,13 @@ const builtinServers = new Map<string, BuiltinParser<IStreamServerEndpoint>>(
 const builtinClients = new Map<string, BuiltinParser<IStreamClientEndpoint>>(
   [["tcp", tcpClient], ["unix", unixClient]],
 );
+/**
+ * Prefixes the package's own modules register when loaded, and the module
+ * to import for each: named in the "Unknown endpoint type" error.
+ */
+const registeredBy: Record<string, string> = {
+  haproxy: "@twisted-deno/core/protocols",
+};
 /** Registered server parsers, by lowercase prefix. */
 const serverParsers = new Map<string, IStreamServerEndpointStringParser>();
 /** Registered client parsers, by lowercase prefix. */
@@ -488,7 +495,12 @@ export function serverFromString(
   }
   const parser = serverParsers.get(name.toLowerCase());
   if (parser === undefined) {
-    throw new TypeError(`Unknown endpoint type: '${name.toLowerCase()}'`);
+    const module = registeredBy[name.toLowerCase()];
+    throw new TypeError(
+      `Unknown endpoint type: '${name.toLowerCase()}'${
+        module ? ` (import "${module}" to register it)` : ""
+      }`,
+    );
   }
   return parser.parseStreamServer(reactor, args.slice(1), kwargs);
 }
