@@ -9,6 +9,7 @@ export * from "./file_sender.ts";
 export * from "./finger.ts";
 export * from "./haproxy/mod.ts";
 export * from "./policies.ts";
+export * from "./portforward.ts";
 export * from "./protocol.ts";
 export * from "./timeouts.ts";
 export * from "./wire.ts";
