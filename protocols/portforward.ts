@@ -222,7 +222,7 @@ export class ProxyServer extends ProxyProtocol {
   override connectionLost(reason: Failure): void {
     this.connected = false;
     this.#pending = [];
-    if (this.peer === null) this.connector?.stopConnecting();
+    if (this.peer === null) this.connector?.disconnect();
     super.connectionLost(reason);
   }
 }
