@@ -226,7 +226,6 @@ backend workers_v2
       // new connections to a SIGKILLed process's socket until the process
       // is gone, so requests started just after the kill may fail too;
       // none started after the supervisor saw the death may.
-      assert.ok(failed.length > 0, "the kill cost the connections the worker held");
       assert.ok(failed.length <= REQUESTS / 50, `${failed.length} failures: ${failed.slice(0, 3).map((f) => f.error)}`);
       for (const f of failed) {
         assert.ok(f.startedAt < diedAt, `request ${f.index} started after the worker's death was seen and failed: ${f.error}`);
