@@ -276,7 +276,9 @@ export class ProxyFactory extends ServerFactory {
     super();
     if (typeof host !== "string" || host === "") {
       throw new TypeError(
-        `Cannot forward to host ${JSON.stringify(host)}: it must be a non-empty string`,
+        `Cannot forward to host ${
+          JSON.stringify(host)
+        }: it must be a non-empty string`,
       );
     }
     if (!Number.isInteger(port) || port < 1 || port > 65535) {

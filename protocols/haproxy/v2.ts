@@ -128,7 +128,10 @@ export class V2Parser {
       whole.set(this.#buffer);
       this.#buffer = whole;
     }
-    const take = Math.min(this.#buffer.length - this.#have, data.length - offset);
+    const take = Math.min(
+      this.#buffer.length - this.#have,
+      data.length - offset,
+    );
     this.#buffer.set(data.subarray(offset, offset + take), this.#have);
     this.#have += take;
     if (this.#have < this.#buffer.length) return null;

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { Failure } from "../../deferred/failure.ts";
 import {
-  ProxyClient,
+  type ProxyClient,
   ProxyClientFactory,
   ProxyFactory,
-  ProxyServer,
+  type ProxyServer,
 } from "../../protocols/portforward.ts";
 import {
   ConnectionDone,
@@ -53,7 +53,11 @@ Deno.test("ProxyServer pauses, connects to the factory's host and port, and resu
   assert.equal(clientTransport.streaming, true);
   assert.equal(serverTransport.producer, clientTransport);
   assert.equal(serverTransport.streaming, true);
-  assert.equal(dec(clientTransport.value()), "early ", "bytes read before the client was up are sent first");
+  assert.equal(
+    dec(clientTransport.value()),
+    "early ",
+    "bytes read before the client was up are sent first",
+  );
   server.dataReceived(enc("up"));
   client.dataReceived(enc("down"));
   assert.equal(dec(clientTransport.value()), "early up");
@@ -96,18 +100,30 @@ Deno.test("ProxyServer lost before its client connects abandons the attempt and 
 });
 
 Deno.test("ProxyFactory refuses a bad host or port", () => {
-  assert.throws(() => new ProxyFactory("", 80), /Cannot forward to host "": it must be a non-empty string/);
+  assert.throws(
+    () => new ProxyFactory("", 80),
+    /Cannot forward to host "": it must be a non-empty string/,
+  );
   for (const port of [0, 65536, 1.5, Number.NaN]) {
-    assert.throws(() => new ProxyFactory("127.0.0.1", port), /Cannot forward to port .*: it must be an integer 1-65535/);
+    assert.throws(
+      () => new ProxyFactory("127.0.0.1", port),
+      /Cannot forward to port .*: it must be an integer 1-65535/,
+    );
   }
 });
 
 // ------------------------------------------------------------ real sockets
 
-async function readAtLeastLine(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+async function readAtLeastLine(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<string> {
   let text = "";
   while (!text.includes("\n")) {
-    const { value, done } = await within(WAIT, "the forwarder to start", reader.read());
+    const { value, done } = await within(
+      WAIT,
+      "the forwarder to start",
+      reader.read(),
+    );
     if (done) throw new Error(`The forwarder exited: ${text}`);
     text += dec(value);
   }
@@ -116,7 +132,10 @@ async function readAtLeastLine(reader: ReadableStreamDefaultReader<Uint8Array>):
 
 function rssKiB(pid: number): number {
   // Deno asks for --allow-all to read /proc directly; cat needs only --allow-run.
-  const status = dec(new Deno.Command("cat", { args: [`/proc/${pid}/status`] }).outputSync().stdout);
+  const status = dec(
+    new Deno.Command("cat", { args: [`/proc/${pid}/status`] }).outputSync()
+      .stdout,
+  );
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]);
 }
 
@@ -152,7 +171,9 @@ async function readSlowly(conn: Deno.Conn, pid: number): Promise<number> {
     }
     got += n;
     if (baseline === 0 && got >= 1 << 20) baseline = rssKiB(pid);
-    if (baseline !== 0 && ++reads % 32 === 0) peak = Math.max(peak, rssKiB(pid) - baseline);
+    if (baseline !== 0 && ++reads % 32 === 0) {
+      peak = Math.max(peak, rssKiB(pid) - baseline);
+    }
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   return peak;
@@ -176,17 +197,35 @@ Deno.test("ProxyFactory forwards 100 MB each way to a slow reader with the forwa
   }).spawn();
   const out = child.stdout.getReader();
   try {
-    const port = Number(/listening on (\d+)/.exec(await readAtLeastLine(out))?.[1]);
+    const port = Number(
+      /listening on (\d+)/.exec(await readAtLeastLine(out))?.[1],
+    );
     assert.ok(port > 0);
 
     await t.step("far end writes fast, client reads slowly", async () => {
       const client = await Deno.connect({ hostname: "127.0.0.1", port });
-      const far = await within(WAIT, "the forwarded connection", target.accept());
+      const far = await within(
+        WAIT,
+        "the forwarded connection",
+        target.accept(),
+      );
       try {
-        const [peak] = await within(120_000, "100 MB through the forwarder", Promise.all([readSlowly(client, child.pid), writeFast(far)]));
-        console.log(`forwarder RSS growth, far end -> slow client: ${(peak / 1024).toFixed(1)} MiB`);
+        const [peak] = await within(
+          120_000,
+          "100 MB through the forwarder",
+          Promise.all([readSlowly(client, child.pid), writeFast(far)]),
+        );
+        console.log(
+          `forwarder RSS growth, far end -> slow client: ${
+            (peak / 1024).toFixed(1)
+          } MiB`,
+        );
         assert.ok(peak < 30 * 1024, `RSS grew by ${peak} KiB`);
-        assert.equal(await client.read(new Uint8Array(1)), null, "EOF follows the data");
+        assert.equal(
+          await client.read(new Uint8Array(1)),
+          null,
+          "EOF follows the data",
+        );
       } finally {
         client.close();
         far.close();
@@ -195,10 +234,22 @@ Deno.test("ProxyFactory forwards 100 MB each way to a slow reader with the forwa
 
     await t.step("client writes fast, far end reads slowly", async () => {
       const client = await Deno.connect({ hostname: "127.0.0.1", port });
-      const far = await within(WAIT, "the forwarded connection", target.accept());
+      const far = await within(
+        WAIT,
+        "the forwarded connection",
+        target.accept(),
+      );
       try {
-        const [peak] = await within(120_000, "100 MB through the forwarder", Promise.all([readSlowly(far, child.pid), writeFast(client)]));
-        console.log(`forwarder RSS growth, client -> slow far end: ${(peak / 1024).toFixed(1)} MiB`);
+        const [peak] = await within(
+          120_000,
+          "100 MB through the forwarder",
+          Promise.all([readSlowly(far, child.pid), writeFast(client)]),
+        );
+        console.log(
+          `forwarder RSS growth, client -> slow far end: ${
+            (peak / 1024).toFixed(1)
+          } MiB`,
+        );
         assert.ok(peak < 30 * 1024, `RSS grew by ${peak} KiB`);
       } finally {
         client.close();
@@ -217,12 +268,22 @@ Deno.test("ProxyFactory closes the client when the far end refuses", async () =>
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const deadPort = closed.addr.port;
   closed.close();
-  const forwarder = reactor.listenTCP(0, new ProxyFactory("127.0.0.1", deadPort), { interface: "127.0.0.1" });
+  const forwarder = reactor.listenTCP(
+    0,
+    new ProxyFactory("127.0.0.1", deadPort),
+    { interface: "127.0.0.1" },
+  );
   try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: (forwarder.getHost() as TCPAddress).port });
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: (forwarder.getHost() as TCPAddress).port,
+    });
     try {
       await conn.write(enc("anyone?"));
-      assert.equal(await within(WAIT, "the close", conn.read(new Uint8Array(8))), null);
+      assert.equal(
+        await within(WAIT, "the close", conn.read(new Uint8Array(8))),
+        null,
+      );
     } finally {
       conn.close();
     }
@@ -233,17 +294,33 @@ Deno.test("ProxyFactory closes the client when the far end refuses", async () =>
 
 Deno.test("ProxyFactory relays both ways over real sockets and passes the far end's close on", async () => {
   const target = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const forwarder = reactor.listenTCP(0, new ProxyFactory("127.0.0.1", target.addr.port), { interface: "127.0.0.1" });
+  const forwarder = reactor.listenTCP(
+    0,
+    new ProxyFactory("127.0.0.1", target.addr.port),
+    { interface: "127.0.0.1" },
+  );
   try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: (forwarder.getHost() as TCPAddress).port });
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: (forwarder.getHost() as TCPAddress).port,
+    });
     const far = await within(WAIT, "the forwarded connection", target.accept());
     try {
       await conn.write(enc("hello far"));
-      assert.equal(dec(await within(WAIT, "bytes at the far end", readExactly(far, 9))), "hello far");
+      assert.equal(
+        dec(await within(WAIT, "bytes at the far end", readExactly(far, 9))),
+        "hello far",
+      );
       await far.write(enc("hello near"));
-      assert.equal(dec(await within(WAIT, "bytes at the client", readExactly(conn, 10))), "hello near");
+      assert.equal(
+        dec(await within(WAIT, "bytes at the client", readExactly(conn, 10))),
+        "hello near",
+      );
       far.close();
-      assert.equal(await within(WAIT, "the close", conn.read(new Uint8Array(8))), null);
+      assert.equal(
+        await within(WAIT, "the close", conn.read(new Uint8Array(8))),
+        null,
+      );
     } finally {
       conn.close();
     }

@@ -45,7 +45,9 @@ export function feedInPieces<T>(
 ): { result: T | null; fedUpTo: number } {
   for (let i = 0; i < bytes.length; i += size) {
     const result = feed(bytes.slice(i, i + size));
-    if (result !== null) return { result, fedUpTo: Math.min(i + size, bytes.length) };
+    if (result !== null) {
+      return { result, fedUpTo: Math.min(i + size, bytes.length) };
+    }
   }
   return { result: null, fedUpTo: bytes.length };
 }

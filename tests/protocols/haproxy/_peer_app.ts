@@ -15,7 +15,9 @@ class WhoAmI extends Protocol {
     if (peer.type !== "TCP" || host.type !== "TCP") {
       this.transport!.write(`not TCP: ${peer.type} ${host.type}\n`);
     } else {
-      this.transport!.write(`${peer.host} ${peer.port} ${host.port} ${Deno.pid}\n`);
+      this.transport!.write(
+        `${peer.host} ${peer.port} ${host.port} ${Deno.pid}\n`,
+      );
     }
     this.transport!.loseConnection();
   }

@@ -38,7 +38,9 @@ class Child {
 
   async #read(): Promise<void> {
     let rest = "";
-    for await (const chunk of this.child.stderr.pipeThrough(new TextDecoderStream())) {
+    for await (
+      const chunk of this.child.stderr.pipeThrough(new TextDecoderStream())
+    ) {
       rest += chunk;
       let nl: number;
       while ((nl = rest.indexOf("\n")) !== -1) {
@@ -57,7 +59,11 @@ class Child {
   waitFor(re: RegExp, what: string): Promise<RegExpMatchArray> {
     const seen = this.lines.map((l) => l.match(re)).find((m) => m !== null);
     if (seen) return Promise.resolve(seen);
-    return within(LIMIT, what, new Promise((resolve) => this.#waiters.push({ re, resolve })));
+    return within(
+      LIMIT,
+      what,
+      new Promise((resolve) => this.#waiters.push({ re, resolve })),
+    );
   }
 
   async stop(): Promise<Deno.CommandStatus> {
@@ -104,11 +110,17 @@ async function request(index: number, frontend: number): Promise<Outcome> {
       text += decode(buf.subarray(0, n));
     }
     const m = /^(\S+) (\d+) (\d+) (\d+)\n$/.exec(text);
-    if (m === null) return { index, startedAt, error: `bad reply ${JSON.stringify(text)}` };
+    if (m === null) {
+      return { index, startedAt, error: `bad reply ${JSON.stringify(text)}` };
+    }
     // A wrong address is a test failure, never a tolerated error.
     assert.equal(m[1], me.hostname, `request ${index}: peer host`);
     assert.equal(Number(m[2]), me.port, `request ${index}: peer port`);
-    assert.equal(Number(m[3]), frontend, `request ${index}: proxied destination port`);
+    assert.equal(
+      Number(m[3]),
+      frontend,
+      `request ${index}: proxied destination port`,
+    );
     return { index, startedAt, pid: m[4] };
   } catch (error) {
     if (error instanceof assert.AssertionError) throw error;
@@ -119,11 +131,14 @@ async function request(index: number, frontend: number): Promise<Outcome> {
 }
 
 Deno.test({
-  name: "HAProxy (send-proxy and send-proxy-v2) in front of twistd --workers 2: 10 000 requests see their client addresses, and a killed worker costs only its own connections",
+  name:
+    "HAProxy (send-proxy and send-proxy-v2) in front of twistd --workers 2: 10 000 requests see their client addresses, and a killed worker costs only its own connections",
   ignore: Deno.build.os !== "linux",
   fn: async () => {
     if (!hasCommand(HAPROXY)) {
-      console.log(`skipped: ${HAPROXY} is not installed (Debian package haproxy)`);
+      console.log(
+        `skipped: ${HAPROXY} is not installed (Debian package haproxy)`,
+      );
       return;
     }
     const backend = freePort();
@@ -168,9 +183,18 @@ backend workers_v2
     ]);
     let haproxy: Child | undefined;
     try {
-      const [, first] = await runner.waitFor(/Worker 0 started, pid (\d+)/, "worker 0");
-      await runner.waitFor(/\[worker 0 pid \d+\] .*listening on/, "worker 0 to listen");
-      await runner.waitFor(/\[worker 1 pid \d+\] .*listening on/, "worker 1 to listen");
+      const [, first] = await runner.waitFor(
+        /Worker 0 started, pid (\d+)/,
+        "worker 0",
+      );
+      await runner.waitFor(
+        /\[worker 0 pid \d+\] .*listening on/,
+        "worker 0 to listen",
+      );
+      await runner.waitFor(
+        /\[worker 1 pid \d+\] .*listening on/,
+        "worker 1 to listen",
+      );
       haproxy = new Child(HAPROXY, ["-db", "-f", config]);
       await waitForPort(v1);
       await waitForPort(v2);
@@ -194,11 +218,15 @@ backend workers_v2
             Deno.kill(Number(first), "SIGKILL");
             replacement = Promise.all([
               runner.waitFor(
-                new RegExp(`Worker 0 \\(pid ${first}\\) died \\(signal SIGKILL\\); restarting it`),
+                new RegExp(
+                  `Worker 0 \\(pid ${first}\\) died \\(signal SIGKILL\\); restarting it`,
+                ),
                 "the supervisor to see the death",
               ).then(() => void (diedAt = performance.now())),
               runner.waitFor(
-                new RegExp(`\\[worker 0 pid (?!${first}\\b)\\d+\\] .*listening on`),
+                new RegExp(
+                  `\\[worker 0 pid (?!${first}\\b)\\d+\\] .*listening on`,
+                ),
                 "the replacement worker to listen",
               ).then(() => void (replacedAt = performance.now())),
             ]);
@@ -213,7 +241,9 @@ backend workers_v2
       await replacement;
 
       const failed = outcomes.filter((o) => o.error !== undefined);
-      const pids = new Set(outcomes.map((o) => o.pid).filter((p) => p !== undefined));
+      const pids = new Set(
+        outcomes.map((o) => o.pid).filter((p) => p !== undefined),
+      );
       const late = failed.filter((f) => f.startedAt > killedAt).length;
       console.log(
         `${outcomes.length} requests, ${failed.length} failed (${late} of them started between the kill and the supervisor seeing the death), ${pids.size} serving pids, replacement up ${
@@ -226,14 +256,27 @@ backend workers_v2
       // new connections to a SIGKILLed process's socket until the process
       // is gone, so requests started just after the kill may fail too;
       // none started after the supervisor saw the death may.
-      assert.ok(failed.length <= REQUESTS / 50, `${failed.length} failures: ${failed.slice(0, 3).map((f) => f.error)}`);
+      assert.ok(
+        failed.length <= REQUESTS / 50,
+        `${failed.length} failures: ${failed.slice(0, 3).map((f) => f.error)}`,
+      );
       for (const f of failed) {
-        assert.ok(f.startedAt < diedAt, `request ${f.index} started after the worker's death was seen and failed: ${f.error}`);
+        assert.ok(
+          f.startedAt < diedAt,
+          `request ${f.index} started after the worker's death was seen and failed: ${f.error}`,
+        );
       }
       assert.ok(pids.has(first), "the first worker 0 served before the kill");
-      assert.equal(pids.size, 3, "worker 0, worker 1 and the replacement all served");
+      assert.equal(
+        pids.size,
+        3,
+        "worker 0, worker 1 and the replacement all served",
+      );
       const afterReplacement = outcomes.filter((o) => o.startedAt > replacedAt);
-      assert.ok(afterReplacement.length > 0, "requests ran after the replacement was up");
+      assert.ok(
+        afterReplacement.length > 0,
+        "requests ran after the replacement was up",
+      );
     } finally {
       if (haproxy !== undefined) await haproxy.stop();
       const status = await runner.stop();

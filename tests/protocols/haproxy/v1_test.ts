@@ -25,13 +25,21 @@ Deno.test("V1Parser.feed() parses TCP4 and TCP6 lines at every chunk size", asyn
       const stream = enc(`${c.line}\r\nafter\r\n`);
       for (let size = 1; size <= stream.length; size++) {
         const parser = new V1Parser();
-        const { result, fedUpTo } = feedInPieces((b) => parser.feed(b), stream, size);
+        const { result, fedUpTo } = feedInPieces(
+          (b) => parser.feed(b),
+          stream,
+          size,
+        );
         assert.ok(result, `size ${size}`);
         assert.deepEqual(result.info.source, c.source);
         assert.deepEqual(result.info.destination, c.destination);
         assert.equal(dec(result.info.header), c.line);
         const headerEnd = c.line.length + 2;
-        assert.equal(dec(result.rest), dec(stream.subarray(headerEnd, fedUpTo)), `size ${size}`);
+        assert.equal(
+          dec(result.rest),
+          dec(stream.subarray(headerEnd, fedUpTo)),
+          `size ${size}`,
+        );
       }
     });
   }
@@ -92,9 +100,13 @@ Deno.test("V1Parser refuses a stream that is not a PROXY line at its first wrong
     () => parser.feed(enc("XX")),
     (e: unknown) =>
       e instanceof InvalidProxyHeader &&
-      e.message === 'Cannot parse the PROXY header: "PROXX" is not the start of "PROXY "',
+      e.message ===
+        'Cannot parse the PROXY header: "PROXX" is not the start of "PROXY "',
   );
-  assert.throws(() => new V1Parser().feed(enc("GET / HTTP/1.1\r\n")), InvalidProxyHeader);
+  assert.throws(
+    () => new V1Parser().feed(enc("GET / HTTP/1.1\r\n")),
+    InvalidProxyHeader,
+  );
 });
 
 Deno.test("V1Parser.parse() refuses malformed lines with the narrowest error", async (t) => {
@@ -105,22 +117,40 @@ Deno.test("V1Parser.parse() refuses malformed lines with the narrowest error", a
     ["PROXY TCP4 1.2.3.4 1.2.3.4 1", MissingAddressData, /5 fields, not 6/],
     ["PROXY TCP4 1.2.3.4 1.2.3.4 1 2 3", MissingAddressData, /7 fields/],
     ["PROXY TCP4  1.2.3.4 1.2.3.4 1 2", MissingAddressData, /7 fields/],
-    ["PROXY TCP4 1.2.3 1.2.3.4 1 2", MissingAddressData, /"1.2.3" is not an IPv4/],
+    [
+      "PROXY TCP4 1.2.3 1.2.3.4 1 2",
+      MissingAddressData,
+      /"1.2.3" is not an IPv4/,
+    ],
     ["PROXY TCP4 1.2.3.256 1.2.3.4 1 2", MissingAddressData, /"1.2.3.256"/],
     ["PROXY TCP4 ::1 1.2.3.4 1 2", MissingAddressData, /"::1" is not an IPv4/],
-    ["PROXY TCP6 1.2.3.4 ::1 1 2", MissingAddressData, /"1.2.3.4" is not an IPv6/],
+    [
+      "PROXY TCP6 1.2.3.4 ::1 1 2",
+      MissingAddressData,
+      /"1.2.3.4" is not an IPv6/,
+    ],
     ["PROXY TCP6 ::1 ::g 1 2", MissingAddressData, /"::g"/],
     ["PROXY TCP4 1.2.3.4 1.2.3.4 65536 2", MissingAddressData, /port "65536"/],
     ["PROXY TCP4 1.2.3.4 1.2.3.4 01 2", MissingAddressData, /port "01"/],
     ["PROXY TCP4 1.2.3.4 1.2.3.4 1 -2", MissingAddressData, /port "-2"/],
-    ["PROXY TCP4 1.2.3.4 1.2.3.4 1 2\x00", InvalidProxyHeader, /not printable ASCII/],
-    ["NOPE TCP4 1.2.3.4 1.2.3.4 1 2", InvalidProxyHeader, /does not start with "PROXY "/],
+    [
+      "PROXY TCP4 1.2.3.4 1.2.3.4 1 2\x00",
+      InvalidProxyHeader,
+      /not printable ASCII/,
+    ],
+    [
+      "NOPE TCP4 1.2.3.4 1.2.3.4 1 2",
+      InvalidProxyHeader,
+      /does not start with "PROXY "/,
+    ],
   ];
   for (const [line, type, message] of cases) {
     await t.step(JSON.stringify(line), () => {
       assert.throws(
         () => V1Parser.parse(enc(line)),
-        (e: unknown) => e instanceof type && (e as Error).name === type.name && message.test((e as Error).message),
+        (e: unknown) =>
+          e instanceof type && (e as Error).name === type.name &&
+          message.test((e as Error).message),
       );
     });
   }

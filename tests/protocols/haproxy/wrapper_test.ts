@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Failure } from "../../../deferred/failure.ts";
 import {
-  HAProxyProtocolWrapper,
+  type HAProxyProtocolWrapper,
   HAProxyWrappingFactory,
 } from "../../../protocols/haproxy/mod.ts";
 import { Factory, Protocol } from "../../../protocols/protocol.ts";
@@ -40,7 +40,10 @@ function setup(timeout?: number) {
     headerTimeout: timeout,
   });
   const wrapper = factory.buildProtocol(REAL_PEER) as HAProxyProtocolWrapper;
-  const transport = new StringTransport({ peerAddress: REAL_PEER, hostAddress: REAL_HOST });
+  const transport = new StringTransport({
+    peerAddress: REAL_PEER,
+    hostAddress: REAL_HOST,
+  });
   wrapper.makeConnection(transport);
   const inner = wrapper.wrappedProtocol as Recorder;
   return { clock, factory, wrapper, transport, inner };
@@ -71,7 +74,11 @@ Deno.test("HAProxyProtocolWrapper connects the wrapped protocol only after the h
       assert.deepEqual(inner.transport!.getHost(), destination);
       assert.ok(factory.protocols.has(wrapper));
       wrapper.connectionLost(new Failure(new ConnectionDone()));
-      assert.deepEqual(inner.events, ["made", "data:hello", "lost:ConnectionDone"]);
+      assert.deepEqual(inner.events, [
+        "made",
+        "data:hello",
+        "lost:ConnectionDone",
+      ]);
       assert.ok(!factory.protocols.has(wrapper));
       assert.equal(transport.disconnecting, false);
     });
@@ -103,18 +110,43 @@ Deno.test("HAProxyProtocolWrapper uses the real addresses for v1 UNKNOWN and v2 
 Deno.test("HAProxyProtocolWrapper exposes the v2 TLVs as proxyInfo", () => {
   const { wrapper } = setup();
   wrapper.dataReceived(
-    v2(0x21, 0x11, [...inet([1, 2, 3, 4], [5, 6, 7, 8], 9, 10), ...tlv(0x02, [...enc("example.com")])]),
+    v2(0x21, 0x11, [
+      ...inet([1, 2, 3, 4], [5, 6, 7, 8], 9, 10),
+      ...tlv(0x02, [...enc("example.com")]),
+    ]),
   );
-  assert.deepEqual(wrapper.proxyInfo!.tlvs.map((t) => [t.type, dec(t.value)]), [[0x02, "example.com"]]);
+  assert.deepEqual(wrapper.proxyInfo!.tlvs.map((t) => [t.type, dec(t.value)]), [
+    [0x02, "example.com"],
+  ]);
 });
 
 Deno.test("HAProxyProtocolWrapper drops a connection without a valid header and logs why", async (t) => {
   const cases: [string, Uint8Array, RegExp][] = [
-    ["no header", enc("GET / HTTP/1.1\r\n"), /first byte is 0x47, neither "P" \(v1\) nor 0x0d \(v2\)/],
-    ["bad v1", enc("PROXY TCP4 1.2.3.4 nope 1 2\r\n"), /"nope" is not an IPv4 address/],
-    ["v1 too long", enc(`PROXY UNKNOWN ${"x".repeat(120)}`), /no CRLF within 107 bytes/],
-    ["bad v2 signature", enc("\r\n\r\nX"), /byte 4 is 0x58, not 0x00 of the v2 signature/],
-    ["v2 unknown family", v2(0x21, 0x51, inet([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)), /address family 5/],
+    [
+      "no header",
+      enc("GET / HTTP/1.1\r\n"),
+      /first byte is 0x47, neither "P" \(v1\) nor 0x0d \(v2\)/,
+    ],
+    [
+      "bad v1",
+      enc("PROXY TCP4 1.2.3.4 nope 1 2\r\n"),
+      /"nope" is not an IPv4 address/,
+    ],
+    [
+      "v1 too long",
+      enc(`PROXY UNKNOWN ${"x".repeat(120)}`),
+      /no CRLF within 107 bytes/,
+    ],
+    [
+      "bad v2 signature",
+      enc("\r\n\r\nX"),
+      /byte 4 is 0x58, not 0x00 of the v2 signature/,
+    ],
+    [
+      "v2 unknown family",
+      v2(0x21, 0x51, inet([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)),
+      /address family 5/,
+    ],
   ];
   for (const [name, bytes, reason] of cases) {
     await t.step(name, () => {
@@ -127,11 +159,18 @@ Deno.test("HAProxyProtocolWrapper drops a connection without a valid header and 
       assert.equal(logs.events.length, 1);
       assert.equal(logs.events[0].log_level, "warn");
       assert.equal(logs.events[0].log_namespace, "protocols.haproxy");
-      assert.match(logs.messages[0], /^Dropping the connection from 127\.0\.0\.1:40000: Cannot parse the PROXY header: /);
+      assert.match(
+        logs.messages[0],
+        /^Dropping the connection from 127\.0\.0\.1:40000: Cannot parse the PROXY header: /,
+      );
       assert.match(logs.messages[0], reason);
       assert.equal(clock.getDelayedCalls().length, 0, "header timer cancelled");
       wrapper.connectionLost(new Failure(new ConnectionDone()));
-      assert.deepEqual(inner.events, [], "the wrapped protocol never heard of it");
+      assert.deepEqual(
+        inner.events,
+        [],
+        "the wrapped protocol never heard of it",
+      );
       assert.equal(factory.protocols.size, 0);
     });
   }
@@ -175,8 +214,12 @@ Deno.test("HAProxyProtocolWrapper drops a half-closed connection before the head
     writeConnectionLost(): void {}
   }
   using logs = captureLogs();
-  const factory = new HAProxyWrappingFactory(Factory.forProtocol(HalfCloser), { clock: new Clock() });
-  const early = factory.buildProtocol(REAL_PEER) as HAProxyProtocolWrapper & { readConnectionLost(): void };
+  const factory = new HAProxyWrappingFactory(Factory.forProtocol(HalfCloser), {
+    clock: new Clock(),
+  });
+  const early = factory.buildProtocol(REAL_PEER) as HAProxyProtocolWrapper & {
+    readConnectionLost(): void;
+  };
   const transport = new StringTransport({ peerAddress: REAL_PEER });
   early.makeConnection(transport);
   early.dataReceived(enc("PROXY"));
@@ -185,18 +228,28 @@ Deno.test("HAProxyProtocolWrapper drops a half-closed connection before the head
   assert.deepEqual((early.wrappedProtocol as HalfCloser).events, []);
   assert.match(logs.messages[0], /closed before the whole PROXY header/);
 
-  const later = factory.buildProtocol(REAL_PEER) as HAProxyProtocolWrapper & { readConnectionLost(): void };
+  const later = factory.buildProtocol(REAL_PEER) as HAProxyProtocolWrapper & {
+    readConnectionLost(): void;
+  };
   later.makeConnection(new StringTransport());
   later.dataReceived(enc("PROXY UNKNOWN\r\n"));
   later.readConnectionLost();
-  assert.deepEqual((later.wrappedProtocol as HalfCloser).events, ["made", "readLost"]);
+  assert.deepEqual((later.wrappedProtocol as HalfCloser).events, [
+    "made",
+    "readLost",
+  ]);
 });
 
 Deno.test("HAProxyWrappingFactory refuses a bad header timeout", () => {
   for (const bad of [-1, Number.NaN, "5" as unknown as number]) {
     assert.throws(
-      () => new HAProxyWrappingFactory(Factory.forProtocol(Recorder), { headerTimeout: bad }),
-      (e: unknown) => e instanceof RangeError && /headerTimeout .* is not a number of seconds >= 0/.test(e.message),
+      () =>
+        new HAProxyWrappingFactory(Factory.forProtocol(Recorder), {
+          headerTimeout: bad,
+        }),
+      (e: unknown) =>
+        e instanceof RangeError &&
+        /headerTimeout .* is not a number of seconds >= 0/.test(e.message),
     );
   }
 });
