@@ -8,8 +8,9 @@
  * positional; a backslash escapes the next character (`\:` is a colon in a
  * value, `\\` a backslash), and `=` needs no escape in a value. Built-in
  * server prefixes are lowercase (`tcp`, `unix`); client prefixes are
- * matched in any case. More prefixes (the TLS module's `ssl`/`tls`) are
- * added with {@linkcode registerServerEndpointParser} and
+ * matched in any case. More prefixes (the TLS module's `ssl`/`tls`, the
+ * PROXY protocol's `haproxy` in `@twisted-deno/core/protocols`) are added
+ * with {@linkcode registerServerEndpointParser} and
  * {@linkcode registerClientEndpointParser}.
  *
  * | description | endpoint |

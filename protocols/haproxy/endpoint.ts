@@ -20,6 +20,7 @@ import {
   type IListeningPort,
   type IProtocolFactory,
   type IStreamServerEndpoint,
+  type IStreamServerEndpointStringParser,
   quoteStringArgument,
   registerServerEndpointParser,
   serverFromString,
@@ -137,7 +138,7 @@ function unparse(args: string[], kwargs: Record<string, string>): string {
  * assert.throws(() => serverFromString(reactor, "haproxy:"), /haproxy: needs the description/);
  * ```
  */
-export const haproxyServerParser = {
+export const haproxyServerParser: IStreamServerEndpointStringParser = {
   prefix: "haproxy",
   /**
    * Makes the endpoint.

@@ -59,6 +59,9 @@ export interface HAProxyOptions {
  *
  * The parsed header, v2 TLVs included, is `proxyInfo`.
  *
+ * The wrapped factory's `buildProtocol` is called when the connection is
+ * accepted, before the header, so it gets the proxy's address.
+ *
  * Differences from Twisted: Twisted connects the wrapped protocol before
  * the header arrives (so `getPeer()` in `connectionMade` is the proxy) and
  * has no header timeout.
