@@ -24,7 +24,7 @@ import type {
 } from "../reactor/interfaces.ts";
 import { reactor as globalReactor } from "../reactor/mod.ts";
 import { Service } from "./service.ts";
-import { runnerState } from "./_runner_state.ts";
+import type { RunnerOptions } from "./internet.ts";
 
 const log = new Logger("application.http");
 
@@ -109,6 +109,7 @@ export class DenoServeService extends Service {
   #address: IAddress | undefined;
   #stopping: Deferred<void> | undefined;
   #inFlight = 0;
+  #runner: RunnerOptions = { reusePort: false };
 
   /**
    * Makes the service; nothing listens until it starts.
@@ -130,6 +131,26 @@ export class DenoServeService extends Service {
     }
     this.handler = handler;
     this.options = options;
+  }
+  /**
+   * Takes what the runner asks of the servers it runs: under
+   * `twistd --workers N` it listens with `reusePort` unless the options
+   * say otherwise.
+   *
+   * @param options The runner's options.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DenoServeService } from "@twisted-deno/core/application";
+   *
+   * const web = new DenoServeService(() => new Response("ok"));
+   * web.applyRunnerOptions({ reusePort: true });
+   * assert.equal(web.running, false);
+   * ```
+   */
+  applyRunnerOptions(options: RunnerOptions): void {
+    this.#runner = { ...options };
   }
 
   /** The running server, while the service runs. */
@@ -186,7 +207,7 @@ export class DenoServeService extends Service {
     const serveOptions = {
       port,
       hostname,
-      reusePort: reusePort ?? (runnerState.reusePort || undefined),
+      reusePort: reusePort ?? (this.#runner.reusePort || undefined),
       onListen: () => {}, // the runner logs the address; no console line
       onError: onError ?? ((error: unknown) => {
         log.error("HTTP handler failed: {error}", { error: String(error) });

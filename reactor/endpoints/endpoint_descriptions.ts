@@ -8,8 +8,9 @@
  * positional; a backslash escapes the next character (`\:` is a colon in a
  * value, `\\` a backslash), and `=` needs no escape in a value. Built-in
  * server prefixes are lowercase (`tcp`, `unix`); client prefixes are
- * matched in any case. More prefixes (the TLS module's `ssl`/`tls`) are
- * added with {@linkcode registerServerEndpointParser} and
+ * matched in any case. More prefixes (the TLS module's `ssl`/`tls`, the
+ * PROXY protocol's `haproxy` in `@twisted-deno/core/protocols`) are added
+ * with {@linkcode registerServerEndpointParser} and
  * {@linkcode registerClientEndpointParser}.
  *
  * | description | endpoint |
@@ -359,6 +360,13 @@ const builtinServers = new Map<string, BuiltinParser<IStreamServerEndpoint>>(
 const builtinClients = new Map<string, BuiltinParser<IStreamClientEndpoint>>(
   [["tcp", tcpClient], ["unix", unixClient]],
 );
+/**
+ * Prefixes the package's own modules register when loaded, and the module
+ * to import for each: named in the "Unknown endpoint type" error.
+ */
+const registeredBy: Record<string, string> = {
+  haproxy: "@twisted-deno/core/protocols",
+};
 /** Registered server parsers, by lowercase prefix (TLS's to start with). */
 const serverParsers = new Map<string, IStreamServerEndpointStringParser>(
   tlsEndpointParsers.servers.map((p) => [p.prefix.toLowerCase(), p]),
@@ -491,7 +499,12 @@ export function serverFromString(
   }
   const parser = serverParsers.get(name.toLowerCase());
   if (parser === undefined) {
-    throw new TypeError(`Unknown endpoint type: '${name.toLowerCase()}'`);
+    const module = registeredBy[name.toLowerCase()];
+    throw new TypeError(
+      `Unknown endpoint type: '${name.toLowerCase()}'${
+        module ? ` (import "${module}" to register it)` : ""
+      }`,
+    );
   }
   return parser.parseStreamServer(reactor, args.slice(1), kwargs);
 }
