@@ -24,11 +24,21 @@ export interface Plan {
 
 /** Compiles `schema` plus `extra` keys (such as `_ask`) into wire order. */
 export function compile(
-  schema: Readonly<Record<string, Argument>>,
+  schema: Readonly<Record<string, object>>,
   extra: readonly string[] = [],
 ): Plan {
   const entries: [string, Uint8Array, Argument | null][] = [];
-  for (const [name, arg] of Object.entries(schema)) {
+  for (const [name, value] of Object.entries(schema)) {
+    const arg = value as Argument;
+    if (
+      typeof arg?.toWire !== "function" || typeof arg.fromWire !== "function"
+    ) {
+      throw new TypeError(
+        `Cannot use ${JSON.stringify(name)} in an AMP schema: ${
+          String(value)
+        } is not an Argument`,
+      );
+    }
     // A LocalArgument (StartTLS's settings) never goes on the wire.
     if ((arg as { local?: boolean }).local === true) continue;
     entries.push([name, encodeKey(name), arg]);
@@ -39,7 +49,7 @@ export function compile(
     names: entries.map((e) => e[0]),
     keys: entries.map((e) => e[1]),
     args: entries.map((e) => e[2]),
-    schema: { ...schema },
+    schema: { ...schema } as Record<string, Argument>,
   };
 }
 

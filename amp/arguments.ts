@@ -24,7 +24,10 @@
 
 import { type AmpBox, parseString } from "./box.ts";
 import { compile, decodeValues, encodeValues, type Plan } from "./_schema.ts";
-import { text, utf8, type WireValue, writeBox } from "./_wire.ts";
+import { text, utf8, writeBox } from "./_wire.ts";
+
+/** A wire value: bytes, or text that stands for its UTF-8 bytes. */
+export type WireValue = Uint8Array | string;
 
 /** Options every argument type takes. */
 export interface ArgumentOptions<O extends boolean> {
@@ -54,7 +57,10 @@ export abstract class Argument<T = unknown, O extends boolean = boolean> {
   /** Whether the value may be left out. */
   readonly optional: O;
 
-  /** @param options `optional`. */
+  /**
+   * Makes one.
+   * @param options `optional`.
+   */
   constructor(options?: ArgumentOptions<O>) {
     this.optional = (options?.optional ?? false) as O;
   }
@@ -76,26 +82,29 @@ export abstract class Argument<T = unknown, O extends boolean = boolean> {
 // deno-lint-ignore no-explicit-any
 export type ArgumentValue<A> = A extends Argument<infer T, any> ? T : never;
 
-/** Named argument types: a command's `arguments` or `response`. */
-// deno-lint-ignore no-explicit-any
-export type Schema = Record<string, Argument<any, boolean>>;
-
-type RequiredKeys<S extends Schema> = {
-  // deno-lint-ignore no-explicit-any
-  [K in keyof S]: S[K] extends Argument<any, true> ? never : K;
-}[keyof S];
-type OptionalKeys<S extends Schema> = {
-  // deno-lint-ignore no-explicit-any
-  [K in keyof S]: S[K] extends Argument<any, true> ? K : never;
-}[keyof S];
+/**
+ * Named argument types: a command's `arguments` or `response`. Only
+ * `fromWire` is named here, on purpose: a constraint that mentioned
+ * `optional` would make TypeScript infer `new Integer()` as optional-or-not
+ * inside a schema literal, instead of its default, required.
+ */
+export type Schema = Record<string, { fromWire(bytes: Uint8Array): unknown }>;
 
 /**
  * The object of values a schema describes: required keys for required
  * arguments, optional keys for `{ optional: true }` ones.
  */
 export type Values<S extends Schema> =
-  & { [K in RequiredKeys<S>]: ArgumentValue<S[K]> }
-  & { [K in OptionalKeys<S>]?: ArgumentValue<S[K]> };
+  & {
+    // deno-lint-ignore no-explicit-any
+    [K in keyof S as S[K] extends Argument<any, true> ? never : K]:
+      ArgumentValue<S[K]>;
+  }
+  & {
+    // deno-lint-ignore no-explicit-any
+    [K in keyof S as S[K] extends Argument<any, true> ? K : never]?:
+      ArgumentValue<S[K]>;
+  };
 
 const decimalInteger = /^[+-]?[0-9]+$/;
 
@@ -213,7 +222,7 @@ const pythonFloat =
 
 /**
  * A double (`number`), written as Python's `str(float)` writes it, so
- * Twisted reads it back exactly: `1.5`, `3.0`, `1e+16`, `nan`, `inf`,
+ * Twisted reads it back exactly: `1.5`, `3.0`, `1e+16`, `1e-05`, `nan`, `inf`,
  * `-inf`, `-0.0`. Reading accepts every spelling Python's `float()` does
  * (`Infinity`, `NaN`, `1E5`, surrounding spaces).
  *
@@ -236,10 +245,7 @@ export class Float<O extends boolean = false> extends Argument<number, O> {
     if (Number.isNaN(value)) return "nan";
     if (value === Infinity) return "inf";
     if (value === -Infinity) return "-inf";
-    if (Object.is(value, -0)) return "-0.0";
-    const s = `${value}`;
-    // Python writes integral floats below 1e16 with ".0"; JS omits it.
-    return Number.isInteger(value) && Math.abs(value) < 1e16 ? `${s}.0` : s;
+    return pythonRepr(value);
   }
   /** The number any of Python's spellings gives. */
   fromWire(bytes: Uint8Array): number {
@@ -254,6 +260,27 @@ export class Float<O extends boolean = false> extends Argument<number, O> {
     if (body === "inf" || body === "infinity") return sign * Infinity;
     return Number(t);
   }
+}
+
+/**
+ * Python's `repr(float)`: the shortest round-tripping digits (as
+ * `toExponential()` gives them), fixed notation for exponents -4 to 15
+ * (with ".0" when integral), else `d.ddde+XX` with at least two exponent
+ * digits.
+ */
+function pythonRepr(value: number): string {
+  const [mantissa, exp] = Math.abs(value).toExponential().split("e");
+  const digits = mantissa.replace(".", "");
+  const e = Number(exp);
+  const sign = value < 0 || Object.is(value, -0) ? "-" : "";
+  if (e >= -4 && e < 16) {
+    if (e < 0) return `${sign}0.${"0".repeat(-e - 1)}${digits}`;
+    if (digits.length <= e + 1) return `${sign}${digits.padEnd(e + 1, "0")}.0`;
+    return `${sign}${digits.slice(0, e + 1)}.${digits.slice(e + 1)}`;
+  }
+  const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  const a = Math.abs(e);
+  return `${sign}${m}e${e < 0 ? "-" : "+"}${a < 10 ? "0" : ""}${a}`;
 }
 
 const TRUE = utf8("True");
@@ -499,6 +526,7 @@ export class ListOf<
   O extends boolean = false,
 > extends Argument<ArgumentValue<E>[], O> {
   /**
+   * Makes one.
    * @param elementType The type of every element.
    * @param options `optional`.
    */
@@ -566,6 +594,7 @@ export class AmpList<S extends Schema, O extends boolean = false>
   extends Argument<Values<S>[], O> {
   #plan: Plan;
   /**
+   * Makes one.
    * @param subargs The schema of each object.
    * @param options `optional`.
    */

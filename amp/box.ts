@@ -60,6 +60,7 @@ const EMPTY = new Uint8Array(0);
  */
 export class AmpBox extends Map<string, Uint8Array> {
   /**
+   * Makes one.
    * @param init Keys and values; string values are UTF-8 encoded.
    */
   constructor(
@@ -236,7 +237,10 @@ export class BinaryBoxProtocol extends Protocol implements IBoxSender {
   #tlsBuffer: (AmpBox | Uint8Array)[] | null = null;
   #tlsStarted = false;
 
-  /** @param boxReceiver Where received boxes go. */
+  /**
+   * Makes one.
+   * @param boxReceiver Where received boxes go.
+   */
   constructor(boxReceiver: IBoxReceiver) {
     super();
     this.boxReceiver = boxReceiver;

@@ -112,6 +112,7 @@ export class Command<
   #errorCodes: [ErrorClass, string, boolean][] = [];
 
   /**
+   * Makes one.
    * @param commandName The wire name.
    * @param options Schemas, errors and `requiresAnswer`.
    */
@@ -376,7 +377,10 @@ export interface TLSCertificate {
 export class LocalArgument<T> extends Argument<T, true> {
   /** Marks the argument as local: schemas leave it off the wire. */
   readonly local = true;
-  /** @param _options Ignored: a local argument is always optional. */
+  /**
+   * Makes one.
+   * @param _options Ignored: a local argument is always optional.
+   */
   constructor(_options?: ArgumentOptions<true>) {
     super({ optional: true });
   }

@@ -76,7 +76,10 @@ export class TooLong extends AmpError {
 export class MalformedAmpBox extends AmpError {
   /** The error's name: `"MalformedAmpBox"`. */
   override readonly name: string = "MalformedAmpBox";
-  /** @param reason What was wrong with the box. */
+  /**
+   * Makes the error.
+   * @param reason What was wrong with the box.
+   */
   constructor(reason: string) {
     super(`Cannot handle AMP box: ${reason}`);
   }
@@ -97,7 +100,10 @@ export class MalformedAmpBox extends AmpError {
 export class NoEmptyBoxes extends MalformedAmpBox {
   /** The error's name: `"NoEmptyBoxes"`. */
   override readonly name: string = "NoEmptyBoxes";
-  /** @param keys The keys the box had. */
+  /**
+   * Makes the error.
+   * @param keys The keys the box had.
+   */
   constructor(readonly keys: string[]) {
     super(
       `a box needs _command, _answer or _error; it had ${
@@ -123,6 +129,7 @@ export class InvalidSignature extends AmpError {
   /** The error's name: `"InvalidSignature"`. */
   override readonly name: string = "InvalidSignature";
   /**
+   * Makes the error.
    * @param command The command's name.
    * @param reason What was wrong.
    */
@@ -149,6 +156,7 @@ export class RemoteAmpError extends AmpError {
   /** The error's name: `"RemoteAmpError"`. */
   override readonly name: string = "RemoteAmpError";
   /**
+   * Makes the error.
    * @param errorCode The wire code.
    * @param description The text for people.
    * @param fatal Whether sending it closes the connection.
@@ -181,7 +189,10 @@ export class RemoteAmpError extends AmpError {
 export class UnknownRemoteError extends RemoteAmpError {
   /** The error's name: `"UnknownRemoteError"`. */
   override readonly name: string = "UnknownRemoteError";
-  /** @param description The peer's description. */
+  /**
+   * Makes the error.
+   * @param description The peer's description.
+   */
   constructor(description: string) {
     super("UNKNOWN", description);
   }
@@ -201,7 +212,10 @@ export class UnknownRemoteError extends RemoteAmpError {
 export class UnhandledCommand extends AmpError {
   /** The error's name: `"UnhandledCommand"`. */
   override readonly name: string = "UnhandledCommand";
-  /** @param description The peer's description. */
+  /**
+   * Makes the error.
+   * @param description The peer's description.
+   */
   constructor(readonly description: string) {
     super(description);
   }
@@ -223,6 +237,7 @@ export class BadLocalReturn extends AmpError {
   /** The error's name: `"BadLocalReturn"`. */
   override readonly name: string = "BadLocalReturn";
   /**
+   * Makes the error.
    * @param command The command's name.
    * @param cause Why the result could not be encoded.
    */

@@ -113,7 +113,10 @@ export class BoxDispatcher implements IBoxReceiver {
   #counter = 0;
   #failReason: Failure | null = null;
 
-  /** @param locator Finds responders for incoming calls. */
+  /**
+   * Makes one.
+   * @param locator Finds responders for incoming calls.
+   */
   constructor(locator: IResponderLocator) {
     this.locator = locator;
   }
@@ -479,6 +482,7 @@ export class AMP extends BinaryBoxProtocol implements IResponderLocator {
   #locator = new CommandLocator();
 
   /**
+   * Makes one.
    * @param boxReceiver Takes the received boxes instead of this AMP's own
    *   dispatcher (rarely needed).
    * @param locator Finds responders instead of this AMP.
