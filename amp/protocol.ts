@@ -40,6 +40,7 @@ import {
   BadLocalReturn,
   MalformedAmpBox,
   NoEmptyBoxes,
+  OnlyOneTLS,
   RemoteAmpError,
   UnhandledCommand,
   UnknownRemoteError,
@@ -180,6 +181,7 @@ export class BoxDispatcher implements IBoxReceiver {
     const bytes = command._askBytes(args, answer ? tag.toString(16) : null);
     let tls: StartTLSOptions | undefined;
     if ((command as unknown) === StartTLS) {
+      if ((this.boxSender as BinaryBoxProtocol).tlsStarted) throw new OnlyOneTLS();
       tls = clientTLS(args as Values<typeof StartTLS.arguments>);
     }
     this.boxSender!.sendBox(bytes);
@@ -290,7 +292,14 @@ export class BoxDispatcher implements IBoxReceiver {
       return p.deferred.errback(e);
     }
     if (p.tls !== undefined) {
-      (this.boxSender as BinaryBoxProtocol)._startTLS(p.tls);
+      try {
+        (this.boxSender as BinaryBoxProtocol)._startTLS(p.tls);
+      } catch (e) {
+        // The peer has switched to TLS and we cannot: the connection is
+        // unusable, so the error fails this call and drops it.
+        p.deferred.errback(e);
+        throw e;
+      }
     }
     p.deferred.callback(values);
   }
@@ -337,6 +346,10 @@ export class BoxDispatcher implements IBoxReceiver {
     const answer = (values: unknown): void => {
       if (ask === null) return;
       let bytes: Uint8Array;
+      const tls = (command as unknown) === StartTLS;
+      if (tls && (this.boxSender as BinaryBoxProtocol).tlsStarted) {
+        return this.#answerError(ask, new OnlyOneTLS(), undefined);
+      }
       try {
         bytes = command._answerBytes(values as Values<Schema>, ask);
       } catch (e) {
@@ -347,7 +360,7 @@ export class BoxDispatcher implements IBoxReceiver {
         );
       }
       this.#emit(bytes);
-      if ((command as unknown) === StartTLS) {
+      if (tls) {
         (this.boxSender as BinaryBoxProtocol)._startTLS(serverTLS(values));
       }
     };
