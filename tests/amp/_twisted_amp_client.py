@@ -1,9 +1,10 @@
 """A Twisted AMP client for tests/amp/interop_test.ts.
 
-Usage: python3 _twisted_amp_client.py PORT. Calls our server at
-127.0.0.1:PORT with every command of _twisted_amp_commands.py and prints
+Usage: python3 _twisted_amp_client.py PORT [CA_PEM_FILE]. Calls our server
+at 127.0.0.1:PORT with every command of _twisted_amp_commands.py and prints
 one JSON object of what happened; exits 0 when every check passed, 1 when
-one failed (the JSON says which). Stops by itself after 30 seconds.
+one failed (the JSON says which). Given a CA, it first switches the
+connection to TLS with StartTLS, trusting only that CA. Stops by itself after 30 seconds.
 """
 import datetime
 import decimal
@@ -25,8 +26,17 @@ def check(name, ok, detail=""):
 
 
 @defer.inlineCallbacks
-def run(port):
+def run(port, ca):
     proto = yield ClientCreator(reactor, amp.AMP).connectTCP("127.0.0.1", port)
+
+    if ca is not None:
+        from twisted.internet import ssl
+
+        with open(ca) as f:
+            authority = ssl.Certificate.loadPEM(f.read())
+        yield proto.callRemote(amp.StartTLS, tls_verifyAuthorities=[authority])
+        r = yield proto.callRemote(Sum, a=1, b=2)
+        check("starttls", r["total"] == 3 and proto.transport.TLS, r)
 
     r = yield proto.callRemote(Sum, a=13, b=81)
     check("sum", r["total"] == 94, r)
@@ -106,6 +116,7 @@ def run(port):
 
 def main():
     port = int(sys.argv[1])
+    ca = sys.argv[2] if len(sys.argv) > 2 else None
     status = []
 
     def done(_):
@@ -117,7 +128,7 @@ def main():
         status.append(False)
         reactor.stop()
 
-    reactor.callWhenRunning(lambda: run(port).addCallbacks(done, failed))
+    reactor.callWhenRunning(lambda: run(port, ca).addCallbacks(done, failed))
     reactor.callLater(30, reactor.stop)
     reactor.run()
     print(json.dumps(results, sort_keys=True), flush=True)

@@ -1,7 +1,10 @@
 """A Twisted AMP server for tests/amp/interop_test.ts.
 
+Usage: python3 _twisted_amp_server.py [CERT_PEM_FILE KEY_PEM_FILE]
+
 Listens on 127.0.0.1, port 0, prints the port on stdout, and answers the
-commands of _twisted_amp_commands.py. It stops by itself after 60 seconds
+commands of _twisted_amp_commands.py; given a certificate and key, it also
+answers StartTLS with them. It stops by itself after 60 seconds
 if the test has not ended it (by PID) first.
 """
 import datetime
@@ -42,6 +45,19 @@ class Server(amp.AMP):
     def boom(self):
         raise ValueError("not declared by Boom")
 
+
+if len(sys.argv) == 3:
+    from twisted.internet import ssl
+
+    with open(sys.argv[1]) as c, open(sys.argv[2]) as k:
+        CERT = ssl.PrivateCertificate.loadPEM(c.read() + k.read())
+
+    class TLSServer(Server):
+        @amp.StartTLS.responder
+        def start_tls(self):
+            return {"tls_localCertificate": CERT}
+
+    Server = TLSServer
 
 port = reactor.listenTCP(0, Factory.forProtocol(Server), interface="127.0.0.1")
 print(port.getHost().port, flush=True)

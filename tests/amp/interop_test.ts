@@ -10,11 +10,13 @@ import { Factory } from "@twisted-deno/core/protocols";
 import {
   ConnectionLost,
   connectProtocol,
+  negotiatedProtocol,
   reactor,
   TCP4ClientEndpoint,
 } from "@twisted-deno/core/reactor";
 import { captureLogs } from "@twisted-deno/core/testing";
 import { within } from "../_helpers.ts";
+import { testCerts } from "../reactor/_tls_certs.ts";
 import {
   Boom,
   Divide,
@@ -53,6 +55,7 @@ if (missing !== undefined) {
 }
 
 const here = new URL(".", import.meta.url).pathname;
+const certs = missing === undefined ? await testCerts() : null;
 
 /** Reads `stream` to its end as text. */
 async function readText(stream: ReadableStream<Uint8Array>): Promise<string> {
@@ -227,6 +230,11 @@ Deno.test({
       constructor() {
         super();
         closed.push(this.lost.promise);
+        if (certs !== null) {
+          this.responder(amp.StartTLS, () => ({
+            tls_localCertificate: { cert: certs.certPem, key: certs.keyPem },
+          }));
+        }
       }
       override connectionLost(reason: Failure): void {
         super.connectionLost(reason);
@@ -243,7 +251,11 @@ Deno.test({
         WAIT * 2,
         "the Twisted client",
         new Deno.Command(PYTHON, {
-          args: [`${here}_twisted_amp_client.py`, `${addr.port}`],
+          args: [
+            `${here}_twisted_amp_client.py`,
+            `${addr.port}`,
+            ...(certs === null ? [] : [certs.caFile]),
+          ],
           cwd: here,
           stdout: "piped",
           stderr: "piped",
@@ -258,6 +270,7 @@ Deno.test({
         every: "ok",
         max_value: "ok",
         pipelined: "ok",
+        ...(certs === null ? {} : { starttls: "ok" }),
         sum: "ok",
         too_long: "ok",
         undeclared: "ok",
@@ -275,6 +288,64 @@ Deno.test({
       );
     } finally {
       await listening.stopListening();
+    }
+  },
+});
+
+Deno.test({
+  name: "AMP: our client switches a Twisted AMP server to TLS with StartTLS",
+  ignore: missing !== undefined || certs === null,
+  async fn() {
+    const child = new Deno.Command(PYTHON, {
+      args: [`${here}_twisted_amp_server.py`, certs!.certFile, certs!.keyFile],
+      cwd: here,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = readText(child.stderr);
+    const reader = child.stdout.getReader();
+    try {
+      const port = Number(
+        await within(WAIT, "the Twisted server's port", firstLine(reader)),
+      );
+      const client = await within(
+        WAIT,
+        "connecting",
+        connectProtocol(
+          new TCP4ClientEndpoint(reactor, "127.0.0.1", port),
+          new Client(),
+        ),
+      );
+      const started = client.callRemote(amp.StartTLS, {
+        tls_verifyAuthorities: [certs!.caPem],
+        tls_hostname: "localhost",
+      });
+      const held = client.callRemote(Sum, { a: 40, b: 2 });
+      assert.deepEqual(await within(WAIT, "StartTLS", started), {});
+      assert.deepEqual(await within(WAIT, "a call over TLS", held), {
+        total: 42,
+      });
+      assert.equal(
+        negotiatedProtocol(client.transport!),
+        null,
+        "the transport is TLS",
+      );
+      const max = new Uint8Array(65_535).map((_, i) => i);
+      assert.deepEqual(
+        (await within(
+          WAIT,
+          "Echo over TLS",
+          client.callRemote(Echo, { s: max }),
+        )).s,
+        max,
+      );
+      client.transport!.loseConnection();
+      await within(WAIT, "the connection to close", client.lost.promise);
+    } finally {
+      child.kill("SIGTERM");
+      await reader.cancel();
+      await within(WAIT, "the Twisted server to exit", child.status);
+      await stderr;
     }
   },
 });
