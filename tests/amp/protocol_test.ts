@@ -423,3 +423,127 @@ Deno.test("StartTLS: the caller holds boxes until the answer, then starts TLS an
   assert.ok(t.value().length > asked, "the held call went out after startTLS");
   assert.throws(() => client.callRemote(amp.StartTLS, {}), amp.OnlyOneTLS);
 });
+
+Deno.test("ask tags count up in lower-case hex and answers match them", () => {
+  const proto = new amp.AMP();
+  const t = new StringTransport();
+  proto.makeConnection(t);
+  const calls = Array.from(
+    { length: 11 },
+    (_, i) => proto.callRemote(Sum, { a: i, b: 0 }),
+  );
+  const asks = amp.parseString(t.value()).map((b) => b.getText("_ask"));
+  assert.deepEqual(asks, [
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "6",
+    "7",
+    "8",
+    "9",
+    "a",
+    "b",
+  ]);
+  proto.dataReceived(new amp.AmpBox({ _answer: "a", total: "9" }).serialize());
+  assert.deepEqual(successResultOf(calls[9]), { total: 9 });
+  assertNoResult(calls[10]);
+});
+
+Deno.test("a failing responder of a no-answer command is logged and drops the connection", () => {
+  using logs = captureLogs();
+  const Shout = new amp.Command("Shout", { requiresAnswer: false });
+  class S extends amp.AMP {
+    constructor() {
+      super();
+      this.responder(Shout, () => {
+        throw new RangeError("nobody listens");
+      });
+    }
+  }
+  const server = new S();
+  const t = new StringTransport();
+  server.makeConnection(t);
+  server.dataReceived(new amp.AmpBox({ _command: "Shout" }).serialize());
+  assert.equal(t.value().length, 0, "no answer");
+  assert.equal(t.disconnecting, true);
+  assert.equal(logs.flushLoggedErrors(RangeError).length, 1);
+});
+
+Deno.test("a responder's Deferred failing with a declared error answers its code", () => {
+  const Slow = new amp.Command("Slow", {
+    errors: { ZERO_DIVISION: ZeroDivisionError },
+  });
+  const pending = new Deferred<Record<string, never>>();
+  class S extends amp.AMP {
+    constructor() {
+      super();
+      this.responder(Slow, () => pending);
+    }
+  }
+  const server = new S();
+  const t = new StringTransport();
+  server.makeConnection(t);
+  server.dataReceived(
+    new amp.AmpBox({ _ask: "5", _command: "Slow" }).serialize(),
+  );
+  assert.equal(t.value().length, 0, "no answer yet");
+  pending.errback(new ZeroDivisionError("later"));
+  assert.deepEqual(
+    t.value(),
+    new amp.AmpBox({
+      _error: "5",
+      _error_code: "ZERO_DIVISION",
+      _error_description: "later",
+    }).serialize(),
+  );
+  assert.equal(t.disconnecting, false);
+});
+
+Deno.test("arguments the responder cannot decode are answered UNKNOWN, logged, and close", () => {
+  using logs = captureLogs();
+  const server = new Server();
+  const t = new StringTransport();
+  server.makeConnection(t);
+  server.dataReceived(
+    new amp.AmpBox({ _ask: "1", _command: "Sum", a: "one", b: "2" })
+      .serialize(),
+  );
+  assert.deepEqual(
+    t.value(),
+    new amp.AmpBox({
+      _error: "1",
+      _error_code: "UNKNOWN",
+      _error_description: "Unknown Error",
+    }).serialize(),
+  );
+  assert.equal(t.disconnecting, true);
+  const [f] = logs.flushLoggedErrors(TypeError);
+  assert.match(
+    (f.value as Error).message,
+    /Sum argument "a": "one" is not an AMP Integer/,
+  );
+});
+
+Deno.test("StartTLS a second time is refused by the responder", () => {
+  using logs = captureLogs();
+  const server = new amp.AMP();
+  server.responder(
+    amp.StartTLS,
+    () => ({ tls_localCertificate: { cert: "C", key: "K" } }),
+  );
+  const t = new StringTransport();
+  server.makeConnection(t);
+  server.dataReceived(
+    new amp.AmpBox({ _ask: "1", _command: "StartTLS" }).serialize(),
+  );
+  assert.equal(t.tlsStarts.length, 1);
+  t.clear();
+  server.dataReceived(
+    new amp.AmpBox({ _ask: "2", _command: "StartTLS" }).serialize(),
+  );
+  assert.equal(t.tlsStarts.length, 1, "not started again");
+  assert.equal(amp.parseString(t.value())[0].getText("_error_code"), "UNKNOWN");
+  assert.equal(logs.flushLoggedErrors(amp.OnlyOneTLS).length, 1);
+});
