@@ -52,6 +52,41 @@ export function text(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
+/** Text from the UTF-8 bytes `data[at, at + n)`, without a view for ASCII. */
+export function textAt(data: Uint8Array, at: number, n: number): string {
+  if (n < 32) {
+    let s = "";
+    for (let i = at; i < at + n; i++) {
+      const c = data[i];
+      if (c > 0x7f) return decoder.decode(data.subarray(at, at + n));
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return decoder.decode(data.subarray(at, at + n));
+}
+
+// Keys recur in every box ("_ask", "_command", argument names): a small
+// cache, checked byte by byte, hands back the same string instead of
+// building a new one per key.
+const keyCache: (string | undefined)[] = new Array(512);
+
+/** A key from `data[at, at + n)`, from the cache when it was seen before. */
+export function keyAt(data: Uint8Array, at: number, n: number): string {
+  if (n === 0 || n > 32) return textAt(data, at, n);
+  const slot = (n * 31 + data[at] * 7 + data[at + n - 1]) & 511;
+  const hit = keyCache[slot];
+  if (hit !== undefined && hit.length === n) {
+    let i = 0;
+    while (i < n && hit.charCodeAt(i) === data[at + i]) i++;
+    if (i === n) return hit;
+  }
+  const key = textAt(data, at, n);
+  // Only one-byte-per-unit (ASCII) keys can ever match the check above.
+  if (key.length === n) keyCache[slot] = key;
+  return key;
+}
+
 /** A key's bytes, checked: 1 to 255 bytes. */
 export function encodeKey(key: string): Uint8Array {
   const bytes = utf8(key);

@@ -25,6 +25,7 @@ import type { ITransport } from "../reactor/interfaces.ts";
 import {
   compareBytes,
   encodeKey,
+  keyAt,
   MAX_KEY_LENGTH,
   text,
   utf8,
@@ -311,9 +312,19 @@ export class BinaryBoxProtocol extends Protocol implements IBoxSender {
           }
         }
         if (n - i >= len) {
-          // The whole string is in this chunk: a view, no copy. Chunks
-          // handed to dataReceived are the protocol's to keep.
-          this.#string(len === 0 ? EMPTY : data.subarray(i, i + len));
+          if (this.#key === null) {
+            // A whole key: decoded in place, without a view of it.
+            this.#key = keyAt(data, i, len);
+            this.#box ??= new AmpBox();
+          } else {
+            // A whole value: a view, no copy. Chunks handed to
+            // dataReceived are the protocol's to keep.
+            this.#box!.set(
+              this.#key,
+              len === 0 ? EMPTY : data.subarray(i, i + len),
+            );
+            this.#key = null;
+          }
           i += len;
           continue;
         }

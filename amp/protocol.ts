@@ -181,7 +181,9 @@ export class BoxDispatcher implements IBoxReceiver {
     const bytes = command._askBytes(args, answer ? tag.toString(16) : null);
     let tls: StartTLSOptions | undefined;
     if ((command as unknown) === StartTLS) {
-      if ((this.boxSender as BinaryBoxProtocol).tlsStarted) throw new OnlyOneTLS();
+      if ((this.boxSender as BinaryBoxProtocol).tlsStarted) {
+        throw new OnlyOneTLS();
+      }
       tls = clientTLS(args as Values<typeof StartTLS.arguments>);
     }
     this.boxSender!.sendBox(bytes);

@@ -19,8 +19,11 @@
 
 import * as amp from "../amp/mod.ts";
 import { Factory } from "../protocols/protocol.ts";
-import { reactor } from "../reactor/reactor.ts";
-import { connectProtocol, TCP4ClientEndpoint } from "../reactor/endpoints.ts";
+import {
+  connectProtocol,
+  reactor,
+  TCP4ClientEndpoint,
+} from "../reactor/mod.ts";
 
 const CONNECTIONS = 10;
 const WINDOW = 100;

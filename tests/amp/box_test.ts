@@ -213,3 +213,24 @@ Deno.test("parseString() refuses data cut short", () => {
   );
   assert.throws(() => parseString(wire.subarray(0, 5)), MalformedAmpBox);
 });
+
+Deno.test("BinaryBoxProtocol keeps apart keys that differ only inside, and non-ASCII keys", () => {
+  const [p, r] = connected();
+  for (let round = 0; round < 3; round++) {
+    p.dataReceived(
+      new AmpBox({ axb: "1", ayb: "2", "\u00e9t\u00e9": "3", "\u00e9": "4" })
+        .serialize(),
+    );
+  }
+  assert.equal(r.boxes.length, 3);
+  for (const box of r.boxes) {
+    assert.deepEqual(
+      [...box.keys()].sort(),
+      ["axb", "ayb", "\u00e9", "\u00e9t\u00e9"],
+    );
+    assert.deepEqual(
+      ["axb", "ayb", "\u00e9t\u00e9", "\u00e9"].map((k) => box.getText(k)),
+      ["1", "2", "3", "4"],
+    );
+  }
+});
