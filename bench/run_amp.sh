@@ -77,3 +77,8 @@ printf '  %-22s median %8d calls/s  (min %d, max %d; runs: %s)\n' \
 printf '  %-22s median %8d calls/s  (min %d, max %d; runs: %s)\n' \
   "Twisted (both ends)" "$tm" "$tmin" "$tmax" "${twisted[*]}"
 awk -v o="$om" -v t="$tm" 'BEGIN { printf "  ratio ours/Twisted: %.2fx (target >= 3x)\n", o / t }'
+per_round=""
+for i in "${!ours[@]}"; do
+  per_round+=$(awk -v o="${ours[$i]}" -v t="${twisted[$i]}" 'BEGIN { printf " %.2fx", o / t }')
+done
+echo "  ratio per round:$per_round (the machine may be shared: compare rounds)"
