@@ -37,6 +37,7 @@ import {
 } from "./command.ts";
 import { parseTag, text, utf8, writeBox } from "./_wire.ts";
 import {
+  AmpError,
   BadLocalReturn,
   MalformedAmpBox,
   NoEmptyBoxes,
@@ -168,6 +169,8 @@ export class BoxDispatcher implements IBoxReceiver {
    * @throws {TypeError} When an argument is missing, undeclared or does not
    *   fit its type: nothing is sent.
    * @throws {TooLong} When a value is over 65 535 bytes: nothing is sent.
+   * @throws {AmpError} When the connection is not made yet.
+   * @throws {OnlyOneTLS} For a second `StartTLS` on one connection.
    */
   callRemote<A extends Schema, R extends Schema, Q extends boolean>(
     command: Command<A, R, Q>,
@@ -177,6 +180,7 @@ export class BoxDispatcher implements IBoxReceiver {
     if (this.#failReason !== null) {
       return (answer ? fail(this.#failReason) : undefined) as CallResult<R, Q>;
     }
+    if (this.boxSender === undefined) throw notConnected(command.commandName);
     const tag = ++this.#counter;
     const bytes = command._askBytes(args, answer ? tag.toString(16) : null);
     let tls: StartTLSOptions | undefined;
@@ -207,6 +211,7 @@ export class BoxDispatcher implements IBoxReceiver {
     if (this.#failReason !== null) {
       return requiresAnswer ? fail(this.#failReason) : undefined;
     }
+    if (this.boxSender === undefined) throw notConnected(command);
     const box = new AmpBox(args);
     box.set("_command", utf8(command));
     const tag = ++this.#counter;
@@ -434,6 +439,12 @@ export class BoxDispatcher implements IBoxReceiver {
       if (!(e instanceof ConnectionLost)) throw e;
     }
   }
+}
+
+function notConnected(command: string): AmpError {
+  return new AmpError(
+    `Cannot call ${command}: the connection is not made yet (call it from connectionMade or later)`,
+  );
 }
 
 function clientTLS(args: {

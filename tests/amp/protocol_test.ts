@@ -547,3 +547,13 @@ Deno.test("StartTLS a second time is refused by the responder", () => {
   assert.equal(amp.parseString(t.value())[0].getText("_error_code"), "UNKNOWN");
   assert.equal(logs.flushLoggedErrors(amp.OnlyOneTLS).length, 1);
 });
+
+Deno.test("callRemote() before the connection is made throws a clear AmpError", () => {
+  const proto = new amp.AMP();
+  assert.throws(() => proto.callRemote(Sum, { a: 1, b: 2 }), (e: unknown) => {
+    assert.ok(e instanceof amp.AmpError);
+    assert.match(e.message, /^Cannot call Sum: the connection is not made yet/);
+    return true;
+  });
+  assert.throws(() => proto.callRemoteString("Sum"), amp.AmpError);
+});
