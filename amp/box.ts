@@ -378,6 +378,18 @@ export class BinaryBoxProtocol extends Protocol implements IBoxSender {
     if (held !== null) { for (const box of held) this.sendBox(box); }
   }
 
+  /**
+   * Gives up a `_prepareTLS()` whose StartTLS failed: forgets the held
+   * boxes (the caller decides what becomes of the connection).
+   *
+   * @returns How many boxes were held.
+   */
+  _abandonTLS(): number {
+    const held = this.#tlsBuffer?.length ?? 0;
+    this.#tlsBuffer = null;
+    return held;
+  }
+
   /** Whether TLS was started on this connection. */
   get tlsStarted(): boolean {
     return this.#tlsStarted;

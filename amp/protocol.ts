@@ -325,6 +325,13 @@ export class BoxDispatcher implements IBoxReceiver {
         : new cls(description);
     }
     p.deferred.errback(error);
+    if (p.tls !== undefined) {
+      // StartTLS was refused. Calls made since were meant to go encrypted:
+      // rather than send them in clear, drop the connection (they fail
+      // with this error); with none waiting, go on in clear.
+      const held = (this.boxSender as BinaryBoxProtocol)._abandonTLS();
+      if (held > 0) throw error;
+    }
   }
 
   #commandReceived(name: string, box: AmpBox): void {

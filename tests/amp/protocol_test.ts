@@ -557,3 +557,43 @@ Deno.test("callRemote() before the connection is made throws a clear AmpError", 
   });
   assert.throws(() => proto.callRemoteString("Sum"), amp.AmpError);
 });
+
+Deno.test("a refused StartTLS fails the call; calls held for TLS drop the connection, never go in clear", () => {
+  using _logs = captureLogs();
+  // Nothing held: the connection goes on in clear.
+  const a = new amp.AMP();
+  const ta = new StringTransport();
+  a.makeConnection(ta);
+  const refused = a.callRemote(amp.StartTLS, {});
+  a.dataReceived(
+    new amp.AmpBox({
+      _error: "1",
+      _error_code: "UNHANDLED",
+      _error_description: "no TLS",
+    }).serialize(),
+  );
+  failureResultOf(refused, amp.UnhandledCommand);
+  ta.clear();
+  a.callRemote(Sum, { a: 1, b: 1 });
+  assert.ok(ta.value().length > 0, "sent in clear after the refusal");
+  assert.equal(ta.disconnecting, false);
+  // A call held for TLS: the connection is dropped and the call fails.
+  const b = new amp.AMP();
+  const tb = new StringTransport();
+  b.makeConnection(tb);
+  const refused2 = b.callRemote(amp.StartTLS, {});
+  const held = b.callRemote(Sum, { a: 1, b: 1 });
+  const asked = tb.value().length;
+  b.dataReceived(
+    new amp.AmpBox({
+      _error: "1",
+      _error_code: "UNHANDLED",
+      _error_description: "no TLS",
+    }).serialize(),
+  );
+  failureResultOf(refused2, amp.UnhandledCommand);
+  assert.equal(tb.value().length, asked, "the held call never went out");
+  assert.equal(tb.disconnecting, true);
+  b.connectionLost(new Failure(new ConnectionDone()));
+  failureResultOf(held, amp.UnhandledCommand);
+});
