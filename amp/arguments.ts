@@ -10,7 +10,7 @@
  * | {@linkcode Boolean} | `boolean` | `True` / `False` |
  * | {@linkcode String} | `Uint8Array` | the bytes |
  * | {@linkcode Unicode} | `string` | UTF-8 |
- * | {@linkcode DateTime} | `Date` | `2012-01-23T12:34:56.054000+00:00` |
+ * | {@linkcode DateTime} | `Date` | `2012-01-23T12:34:56.054000-00:00` |
  * | {@linkcode Decimal} | decimal `string` | the string (`1.50`, `-Infinity`, `NaN`) |
  * | {@linkcode ListOf} | array | each element's bytes, 16-bit length first |
  * | {@linkcode AmpList} | array of objects | each object as a serialized box |
@@ -412,8 +412,8 @@ const dateTimeForm =
 
 /**
  * A moment (`Date`), in Twisted's 32-character form
- * `YYYY-MM-DDTHH:MM:SS.ffffff+HH:MM`. Dates are written in UTC
- * (`+00:00`; Twisted writes UTC as `-00:00`, and both read back as UTC).
+ * `YYYY-MM-DDTHH:MM:SS.ffffff+HH:MM`. Dates are written in UTC, as
+ * Twisted writes a UTC `datetime`: with the offset `-00:00`.
  * A received offset is folded into the moment, and microseconds are
  * truncated to the milliseconds a `Date` holds. Years 1 to 9999 only, as
  * Python's `datetime`.
@@ -424,7 +424,7 @@ const dateTimeForm =
  * import { DateTime } from "@twisted-deno/core/amp";
  *
  * const dt = new DateTime();
- * assert.equal(dt.toWire(new Date(Date.UTC(2012, 0, 23, 12, 34, 56, 54))), "2012-01-23T12:34:56.054000+00:00");
+ * assert.equal(dt.toWire(new Date(Date.UTC(2012, 0, 23, 12, 34, 56, 54))), "2012-01-23T12:34:56.054000-00:00");
  * const d = dt.fromWire(new TextEncoder().encode("2012-01-23T12:34:56.054321+01:00"));
  * assert.equal(d.toISOString(), "2012-01-23T11:34:56.054Z");
  * ```
@@ -443,7 +443,7 @@ export class DateTime<O extends boolean = false> extends Argument<Date, O> {
       pad(value.getUTCDate(), 2)
     }T${pad(value.getUTCHours(), 2)}:${pad(value.getUTCMinutes(), 2)}:${
       pad(value.getUTCSeconds(), 2)
-    }.${pad(value.getUTCMilliseconds() * 1000, 6)}+00:00`;
+    }.${pad(value.getUTCMilliseconds() * 1000, 6)}-00:00`;
   }
   /** The moment the form names. */
   fromWire(bytes: Uint8Array): Date {
