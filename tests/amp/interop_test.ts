@@ -55,7 +55,23 @@ if (missing !== undefined) {
 }
 
 const here = new URL(".", import.meta.url).pathname;
-const certs = missing === undefined ? await testCerts() : null;
+/** Twisted's TLS (pyOpenSSL, service_identity) and openssl's certificates, if both exist. */
+const tlsMissing = missing !== undefined ? missing : (() => {
+  const probe = new Deno.Command(PYTHON, {
+    args: ["-c", "import twisted.internet.ssl, OpenSSL, service_identity"],
+    stdout: "null",
+    stderr: "null",
+  }).outputSync();
+  return probe.success
+    ? undefined
+    : "Twisted's TLS (pyOpenSSL, service_identity) does not import";
+})();
+if (missing === undefined && tlsMissing !== undefined) {
+  console.log(
+    `amp interop_test.ts: skipping the StartTLS interop: ${tlsMissing}`,
+  );
+}
+const certs = tlsMissing === undefined ? await testCerts() : null;
 
 /** Reads `stream` to its end as text. */
 async function readText(stream: ReadableStream<Uint8Array>): Promise<string> {
