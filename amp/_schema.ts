@@ -8,7 +8,7 @@
 
 import type { Argument } from "./arguments.ts";
 import { compareBytes, encodeKey, type WireValue } from "./_wire.ts";
-import { TooLong } from "./errors.ts";
+import { InvalidSignature, TooLong } from "./errors.ts";
 
 /** A schema in wire order: Twisted writes a box's keys sorted by bytes. */
 export interface Plan {
@@ -58,13 +58,15 @@ export function compile(
  * absent optional values and for the extra keys, which the caller fills.
  *
  * @param what Names the values in errors ("Sum argument").
- * @param strict Whether names outside the schema are refused.
+ * @param command For a call's arguments, the command's name: then a
+ *   missing or undeclared name throws Twisted's `InvalidSignature`; else
+ *   (responses, AmpList rows) null, and it throws `TypeError`.
  */
 export function encodeValues(
   plan: Plan,
   values: Readonly<Record<string, unknown>>,
   what: string,
-  strict: boolean,
+  command: string | null,
 ): (WireValue | null)[] {
   if (values === null || typeof values !== "object") {
     throw new TypeError(
@@ -85,11 +87,12 @@ export function encodeValues(
     const v = values[names[i]];
     if (v === undefined || v === null) {
       if (!arg.optional) {
-        throw new TypeError(
-          `Cannot encode ${what} ${
-            JSON.stringify(names[i])
-          }: it is required and missing`,
-        );
+        const why = `${what} ${
+          JSON.stringify(names[i])
+        } is required and missing`;
+        throw command === null
+          ? new TypeError(`Cannot encode ${why}`)
+          : new InvalidSignature(command, why);
       }
       out[i] = null;
       continue;
@@ -106,11 +109,12 @@ export function encodeValues(
       );
     }
   }
-  if (strict) {
+  if (command !== null) {
     for (const name in values) {
       if (!Object.hasOwn(plan.schema, name)) {
-        throw new TypeError(
-          `Cannot encode ${what} ${JSON.stringify(name)}: it is not declared`,
+        throw new InvalidSignature(
+          command,
+          `${what} ${JSON.stringify(name)} is not declared`,
         );
       }
     }

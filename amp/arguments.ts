@@ -610,7 +610,7 @@ export class AmpList<S extends Schema, O extends boolean = false>
         this.#plan,
         v as Record<string, unknown>,
         "AmpList field",
-        false,
+        null,
       );
       return writeBox(this.#plan.keys, values, values.length);
     });

@@ -147,7 +147,8 @@ export class Command<
   /**
    * The call's box (with `_command`, without `_ask`).
    *
-   * @throws {TypeError} When a value is missing, undeclared or does not fit.
+   * @throws {InvalidSignature} When a value is missing or undeclared.
+   * @throws {TypeError} When a value does not fit its type.
    */
   makeArguments(values: Values<A>): AmpBox {
     return boxOf(this.#askPlan, this._encodeAsk(values, null));
@@ -172,7 +173,7 @@ export class Command<
       this.#answerPlan,
       values as Record<string, unknown>,
       `${this.commandName} response value`,
-      false,
+      null,
     );
     return boxOf(this.#answerPlan, wire);
   }
@@ -218,7 +219,7 @@ export class Command<
       this.#askPlan,
       values as Record<string, unknown>,
       `${this.commandName} argument`,
-      true,
+      this.commandName,
     );
     wire[this.#askAt] = tag;
     wire[this.#commandAt] = this.#name;
@@ -237,7 +238,7 @@ export class Command<
       this.#answerPlan,
       values as Record<string, unknown>,
       `${this.commandName} response value`,
-      false,
+      null,
     );
     wire[this.#answerAt] = tag;
     return writeBox(this.#answerPlan.keys, wire, wire.length);

@@ -166,8 +166,10 @@ export class BoxDispatcher implements IBoxReceiver {
    * `UnknownRemoteError` for any other error, and the connection's loss
    * reason if it closes first.
    *
-   * @throws {TypeError} When an argument is missing, undeclared or does not
-   *   fit its type: nothing is sent.
+   * @throws {InvalidSignature} When an argument is missing or undeclared:
+   *   nothing is sent.
+   * @throws {TypeError} When an argument does not fit its type: nothing is
+   *   sent.
    * @throws {TooLong} When a value is over 65 535 bytes: nothing is sent.
    * @throws {AmpError} When the connection is not made yet.
    * @throws {OnlyOneTLS} For a second `StartTLS` on one connection.

@@ -307,7 +307,7 @@ Deno.test("a value that does not fit is refused at the caller and nothing is sen
           >
         >[1],
       ),
-    TypeError,
+    amp.InvalidSignature,
   );
   const Big = new amp.Command("Big", { arguments: { s: new amp.String() } });
   assert.throws(
