@@ -22,3 +22,4 @@ export * from "./reactor/mod.ts";
 export * from "./protocols/mod.ts";
 export * from "./testing/mod.ts";
 export * from "./application/mod.ts";
+export * from "./amp/mod.ts";
