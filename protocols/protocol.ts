@@ -24,6 +24,7 @@ import type {
   IUDPTransport,
 } from "../reactor/interfaces.ts";
 import { Logger } from "../log/mod.ts";
+import { noProtocolClass } from "./_helpers.ts";
 import { installTransportReader } from "./_transport.ts";
 
 const log = new Logger("protocols");
@@ -236,9 +237,7 @@ export class Factory implements IProtocolFactory {
    */
   buildProtocol(_addr: IAddress): IProtocol | null {
     if (this.protocol === undefined) {
-      throw new TypeError(
-        `Cannot build a protocol: ${this.logPrefix()}.protocol is not set`,
-      );
+      throw noProtocolClass(this.logPrefix());
     }
     const proto = new this.protocol();
     (proto as { factory?: IProtocolFactory }).factory = this;

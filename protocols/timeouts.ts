@@ -24,12 +24,9 @@ import type {
   ITransport,
 } from "../reactor/interfaces.ts";
 import { globalClock } from "../reactor/global.ts";
-import { ProtocolWrapper, WrappingFactory } from "./policies.ts";
+import { ProtocolWrapper, WrappingFactory } from "./wrapper.ts";
+import { cancelCall } from "./_helpers.ts";
 import { transportOf } from "./_transport.ts";
-
-function cancelCall(call: IDelayedCall | undefined): void {
-  if (call?.active()) call.cancel();
-}
 
 /**
  * The wrapper {@linkcode TimeoutFactory} uses: calls `timeoutFunc()` (by
@@ -107,6 +104,12 @@ export class TimeoutProtocol extends ProtocolWrapper<TimeoutFactory> {
   override write(data: Uint8Array | string): void {
     this.resetTimeout();
     super.write(data);
+  }
+
+  /** Resets the countdown, then writes. */
+  override writeText(text: string, suffix = ""): void {
+    this.resetTimeout();
+    super.writeText(text, suffix);
   }
 
   /** Resets the countdown, then writes. */

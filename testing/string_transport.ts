@@ -24,6 +24,8 @@ import type {
 
 import { bytesOf } from "./_bytes.ts";
 
+const encoder = new TextEncoder();
+
 /** The state of a {@linkcode StringTransport} in its role of push producer. */
 export type ProducerState = "producing" | "paused" | "stopped";
 
@@ -69,8 +71,8 @@ export interface StringTransportOptions {
  *
  * class Greeter extends Protocol {
  *   override connectionMade(): void {
- *     this.transport!.write("hello\r\n");
- *     this.transport!.loseConnection();
+ *     this.transport.write("hello\r\n");
+ *     this.transport.loseConnection();
  *   }
  * }
  * const transport = new StringTransport();
@@ -104,6 +106,8 @@ export class StringTransport implements ITransport {
   hostAddress: IAddress;
   /** Test-only: what `getPeer()` returns. */
   peerAddress: IAddress;
+  /** Test-only: how many times `writeText` was called. */
+  textWrites = 0;
 
   #lenient: boolean;
   #buf = new Uint8Array(256);
@@ -142,6 +146,27 @@ export class StringTransport implements ITransport {
     const bytes = bytesOf(data, "write to a StringTransport");
     if (this.disconnected || this.writeDisconnected) return;
     this.#append(bytes);
+  }
+
+  /**
+   * Records `text` then `suffix`, UTF-8 encoded (the same bytes as two
+   * `write` calls), and counts the call in `textWrites`.
+   *
+   * @throws {TypeError} When `text` or `suffix` is not a string.
+   */
+  writeText(text: string, suffix = ""): void {
+    for (const part of [text, suffix]) {
+      if (typeof part !== "string") {
+        throw new TypeError(
+          `Cannot writeText to a StringTransport: expected strings, got ${
+            part === null ? "null" : typeof part
+          }`,
+        );
+      }
+    }
+    this.textWrites++;
+    if (this.disconnected || this.writeDisconnected) return;
+    this.#append(encoder.encode(text + suffix));
   }
 
   /** Records each chunk in order. */
@@ -296,7 +321,7 @@ export class StringTransport implements ITransport {
  * const reasons: Failure[] = [];
  * class Quitter extends Protocol {
  *   override dataReceived(_data: Uint8Array): void {
- *     this.transport!.loseConnection();
+ *     this.transport.loseConnection();
  *   }
  *   override connectionLost(reason: Failure): void {
  *     reasons.push(reason);
