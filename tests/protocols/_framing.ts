@@ -40,11 +40,12 @@ export function randomChunks(
   return chunks;
 }
 
-export function connected<P extends { makeConnection(t: StringTransport): void }>(
+export function connected<
+  P extends { makeConnection(t: StringTransport): void },
+>(
   proto: P,
 ): [P, StringTransport] {
   const transport = new StringTransport();
   proto.makeConnection(transport);
   return [proto, transport];
 }
-

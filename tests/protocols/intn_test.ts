@@ -167,4 +167,3 @@ Deno.test("Int16StringReceiver pauses and resumes delivery of buffered strings",
   proto.resumeProducing();
   assert.deepEqual(proto.received, ["a", "b"]);
 });
-

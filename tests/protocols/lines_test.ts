@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  LineOnlyReceiver,
-  LineReceiver,
-} from "../../protocols/basic.ts";
+import { LineReceiver } from "../../protocols/basic.ts";
 import { Clock } from "../../testing/clock.ts";
 import { StringTransport } from "../../testing/string_transport.ts";
 import { decode, encode } from "../_helpers.ts";
@@ -639,54 +636,3 @@ Deno.test("LineReceiver decodes the right bytes when a callback clears or re-fee
     "four",
   ]);
 });
-
-// -------------------------------------------------------- LineOnlyReceiver
-
-class LineOnlyTester extends LineOnlyReceiver {
-  override delimiter = "\n";
-  override MAX_LENGTH = 64;
-  received: string[] = [];
-  override lineReceived(line: string): void {
-    this.received.push(line);
-  }
-}
-
-Deno.test("LineOnlyReceiver delivers the same lines at every chunk size", () => {
-  const text = "foo\n    bleakness\n    desolation\n    plastic forks\n    ";
-  const wire = encode(text);
-  for (let size = 1; size <= wire.length; size++) {
-    const [proto] = connected(new LineOnlyTester());
-    feed(proto, wire, size);
-    assert.deepEqual(proto.received, text.split("\n").slice(0, -1), `${size}`);
-  }
-});
-
-Deno.test("LineOnlyReceiver drops the connection on a line longer than MAX_LENGTH", () => {
-  const [proto, transport] = connected(new LineOnlyTester());
-  proto.dataReceived(encode("x".repeat(66) + "\r\nr"));
-  assert.equal(transport.disconnecting, true);
-  const [other, t2] = connected(new LineOnlyTester());
-  other.dataReceived(encode("x".repeat(64) + "\n"));
-  assert.equal(t2.disconnecting, false);
-  assert.deepEqual(other.received, ["x".repeat(64)]);
-});
-
-Deno.test("LineOnlyReceiver ignores lines after the one that closed the connection", () => {
-  class Quitter extends LineOnlyTester {
-    override lineReceived(line: string): void {
-      super.lineReceived(line);
-      if (line === "bye") this.transport!.loseConnection();
-    }
-  }
-  const [proto] = connected(new Quitter());
-  proto.dataReceived(encode("a\nbye\nb\n"));
-  assert.deepEqual(proto.received, ["a", "bye"]);
-});
-
-Deno.test("LineOnlyReceiver.sendLine writes the line and delimiter", () => {
-  const [proto, transport] = connected(new LineOnlyTester());
-  proto.sendLine("one");
-  proto.sendLine(encode("two"));
-  assert.equal(decode(transport.value()), "one\ntwo\n");
-});
-

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  NetstringReceiver,
-} from "../../protocols/basic.ts";
+import { NetstringReceiver } from "../../protocols/basic.ts";
 import { StringTransport } from "../../testing/string_transport.ts";
 import { decode, encode } from "../_helpers.ts";
 import { connected, feed, prng, randomChunks } from "./_framing.ts";
@@ -159,4 +157,3 @@ Deno.test("NetstringReceiver gives the same strings for random chunkings of rand
     assert.deepEqual(got, payloads, `seed ${seed}`);
   }
 });
-
