@@ -56,11 +56,13 @@ export class NotConnectedError extends Error {
    * Makes the error for the protocol class named `protocol`.
    *
    * @param protocol The protocol's class name.
+   * @param why Why it has no transport.
    */
-  constructor(readonly protocol: string) {
-    super(
-      `Cannot use ${protocol}.transport: not connected (makeConnection has not run)`,
-    );
+  constructor(
+    readonly protocol: string,
+    why = "makeConnection has not run",
+  ) {
+    super(`Cannot use ${protocol}.transport: not connected (${why})`);
   }
 }
 
@@ -319,7 +321,7 @@ export class ClientFactory extends Factory implements IClientFactory {
  *
  * class UDPEcho extends DatagramProtocol {
  *   override datagramReceived(data: Uint8Array, addr: IAddress): void {
- *     if (addr.type === "UDP") this.transport!.write(data, addr);
+ *     if (addr.type === "UDP") this.transport.write(data, addr);
  *   }
  * }
  * const sent: [Uint8Array | string, DatagramDestination | undefined][] = [];
@@ -336,10 +338,30 @@ export class ClientFactory extends Factory implements IClientFactory {
  * ```
  */
 export class DatagramProtocol implements IDatagramProtocol {
-  /** The UDP transport, set when a port binds this protocol. */
-  transport?: IUDPTransport;
   /** How many ports this protocol is bound to. */
   numPorts = 0;
+  #transport: IUDPTransport | undefined = undefined;
+
+  /**
+   * The UDP transport, set when a port binds this protocol and cleared
+   * after its last port stops.
+   *
+   * @throws {NotConnectedError} When no port is bound to it.
+   */
+  get transport(): IUDPTransport {
+    const transport = this.#transport;
+    if (transport === undefined) {
+      throw new NotConnectedError(
+        this.constructor.name,
+        "no port is bound to it",
+      );
+    }
+    return transport;
+  }
+
+  set transport(transport: IUDPTransport | undefined) {
+    this.#transport = transport;
+  }
 
   /** Attaches the transport; the first time, calls `startProtocol()`. */
   makeConnection(transport: IUDPTransport): void {
@@ -400,8 +422,24 @@ export class DatagramProtocol implements IDatagramProtocol {
  * ```
  */
 export class ProcessProtocol implements IProcessProtocol {
-  /** The process transport, set by `makeConnection`. */
-  transport?: IProcessTransport;
+  #transport: IProcessTransport | undefined = undefined;
+
+  /**
+   * The process transport, set by `makeConnection`.
+   *
+   * @throws {NotConnectedError} When read before `makeConnection`.
+   */
+  get transport(): IProcessTransport {
+    const transport = this.#transport;
+    if (transport === undefined) {
+      throw new NotConnectedError(this.constructor.name);
+    }
+    return transport;
+  }
+
+  set transport(transport: IProcessTransport) {
+    this.#transport = transport;
+  }
 
   /** Attaches the transport and calls `connectionMade()`. */
   makeConnection(transport: IProcessTransport): void {
