@@ -7,7 +7,9 @@
 
 import type { IAddress, IDelayedCall } from "../reactor/interfaces.ts";
 
-const encoder = new TextEncoder();
+/** The one UTF-8 encoder of `protocols/`. */
+export const utf8Encoder: TextEncoder = new TextEncoder();
+const encoder = utf8Encoder;
 
 /** The bytes of `data`: a string is UTF-8 encoded, an array returned as is. */
 export function bytesOf(data: Uint8Array | string): Uint8Array {

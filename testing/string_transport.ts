@@ -51,6 +51,9 @@ export interface StringTransportOptions {
  * Semantics, following Twisted's `twisted.internet.testing.StringTransport`:
  * - `write`/`writeSequence` append to the buffer `value()` returns; strings
  *   are UTF-8 encoded; anything else is a `TypeError`.
+ * - `writeText(text, suffix)` (the optional `ITransport` method line
+ *   protocols send text through) appends the same bytes as two `write`s
+ *   would, and counts its calls in `textWrites`.
  * - `loseConnection()` only sets `disconnecting`; writes made after it are
  *   still recorded, because a real transport flushes them before closing.
  *   `abortConnection()` also sets `disconnected`, and

@@ -33,9 +33,9 @@ class LineTester extends LineReceiver {
     } else if (line.startsWith("len ")) {
       this.length = Number(line.slice(4));
     } else if (line.startsWith("produce")) {
-      this.transport!.registerProducer(this, false);
+      this.transport.registerProducer(this, false);
     } else if (line.startsWith("unproduce")) {
-      this.transport!.unregisterProducer();
+      this.transport.unregisterProducer();
     }
   }
   override rawDataReceived(data: Uint8Array): void {
@@ -326,7 +326,7 @@ Deno.test("LineReceiver stops delivering lines once the transport is disconnecti
     lines: string[] = [];
     override lineReceived(line: string): void {
       this.lines.push(line);
-      if (line === "QUIT") this.transport!.loseConnection();
+      if (line === "QUIT") this.transport.loseConnection();
     }
   }
   const [proto] = connected(new Quitter());
@@ -343,7 +343,7 @@ Deno.test("LineReceiver stops delivering raw data once the transport is disconne
     }
     override rawDataReceived(data: Uint8Array): void {
       this.raw.push(decode(data));
-      this.transport!.loseConnection();
+      this.transport.loseConnection();
     }
   }
   const [proto] = connected(new RawQuitter());
@@ -356,7 +356,7 @@ Deno.test("LineReceiver holds lines while paused and delivers them one resume at
   // Twisted's ConsumingProtocol: echo a line, then pause.
   class Consuming extends LineReceiver {
     override lineReceived(line: string): void {
-      this.transport!.write(line + "|");
+      this.transport.write(line + "|");
       this.pauseProducing();
     }
   }
