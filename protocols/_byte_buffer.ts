@@ -1,6 +1,7 @@
 /**
- * The one receive buffer every framer in `basic.ts` shares, and the encoder
- * their send paths share. Private: not exported from `mod.ts`.
+ * The one receive buffer every framer shares (lines, netstrings, length
+ * prefixes: `_framer.ts` owns one per connection), and the line decoding
+ * and encoding their paths share. Private: not exported from `mod.ts`.
  *
  * {@linkcode ByteBuffer} keeps the unparsed bytes of a connection in one
  * array with a read offset, so taking a frame off the front costs nothing
@@ -23,6 +24,8 @@
  *
  * @module
  */
+
+import { utf8Encoder } from "./_helpers.ts";
 
 const EMPTY = new Uint8Array(0);
 /** First owned array: room for a few typical lines. */
@@ -364,7 +367,7 @@ export function decodeUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
-const encoder = new TextEncoder();
+const encoder = utf8Encoder;
 const SLAB_SIZE = 65536;
 let slab = new Uint8Array(SLAB_SIZE);
 let slabUsed = 0;

@@ -11,6 +11,11 @@
  * so. The lookup, `getUser(name)`, may answer at once (a string) or later
  * (a Deferred or a Promise), which is the talk's point.
  *
+ * RFC 1288 ends a query with CRLF, but `nc` and some finger clients send a
+ * bare LF: both are accepted. A client that has not sent a whole query
+ * within the factory's `timeOut` (60 seconds by default) is disconnected,
+ * so idle connections cannot pile up.
+ *
  * @module
  */
 
@@ -18,13 +23,19 @@ import { maybeDeferred } from "../deferred/deferred.ts";
 import type { Deferred } from "../deferred/deferred.ts";
 import type { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";
-import { LineReceiver } from "./basic.ts";
+import { globalClock } from "../reactor/global.ts";
+import type { IReactorTime } from "../reactor/interfaces.ts";
+import { transportOf } from "./_transport.ts";
 import { type ProtocolClass, ServerFactory } from "./protocol.ts";
+import { TimedLineReceiver } from "./_timed_lines.ts";
 
 const log = new Logger("protocols.finger");
 
 /** The answer for a user who is not known. */
 const NO_SUCH_USER = "No such user";
+
+/** Seconds a client has to send its query, by default. */
+const QUERY_TIMEOUT = 60;
 
 /** What a finger lookup may return: the entry now, or later. */
 export type FingerEntry = string | Deferred<string> | PromiseLike<string>;
@@ -79,6 +90,13 @@ export function parseFingerQuery(line: string): FingerQuery {
  * names (or "No such user"), and closes the connection. The entry comes
  * from the factory's `getUser`, which may answer at once or later.
  *
+ * - A query line may end in CRLF or a bare LF (`"moshez\n"`, as `nc`
+ *   sends it).
+ * - From `connectionMade`, it gives the client the factory's `timeOut`
+ *   seconds (on the factory's `clock`) to send a whole query, then hangs
+ *   up (`TimeoutMixin`'s `timeoutConnection`). The countdown stops once
+ *   the query has arrived: a slow lookup is not cut off.
+ *
  * - `user@host` (forwarding): refused with "Finger forwarding service
  *   denied ...".
  * - An empty query (list everyone): refused with "Finger online list
@@ -93,9 +111,10 @@ export function parseFingerQuery(line: string): FingerQuery {
  * ```ts
  * import assert from "node:assert/strict";
  * import { FingerFactory } from "@twisted-deno/core/protocols";
- * import { StringTransport } from "@twisted-deno/core/testing";
+ * import { Clock, StringTransport } from "@twisted-deno/core/testing";
  *
- * const factory = new FingerFactory({ moshez: "Happy and well" });
+ * // A Clock times the 60-second query timeout (the reactor by default).
+ * const factory = new FingerFactory({ moshez: "Happy and well" }, { clock: new Clock() });
  * const ask = (query: string): string => {
  *   const proto = factory.buildProtocol({ type: "TCP", host: "127.0.0.1", port: 5000 })!;
  *   const transport = new StringTransport();
@@ -107,19 +126,53 @@ export function parseFingerQuery(line: string): FingerQuery {
  * assert.equal(ask("moshez\r\n"), "Happy and well\r\n");
  * assert.equal(ask("/W moshez\r\n"), "Happy and well\r\n");
  * assert.equal(ask("glyph\r\n"), "No such user\r\n");
+ * assert.equal(ask("moshez\n"), "Happy and well\r\n"); // as nc sends it
+ * ```
+ *
+ * @example A silent client is dropped after the factory's timeOut
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FingerFactory } from "@twisted-deno/core/protocols";
+ * import { Clock, StringTransport } from "@twisted-deno/core/testing";
+ *
+ * const clock = new Clock();
+ * const factory = new FingerFactory({}, { clock, timeOut: 60 });
+ * const proto = factory.buildProtocol({ type: "TCP", host: "127.0.0.1", port: 5000 })!;
+ * const transport = new StringTransport();
+ * proto.makeConnection(transport);
+ * clock.advance(59);
+ * assert.equal(transport.disconnecting, false);
+ * clock.advance(1);
+ * assert.equal(transport.disconnecting, true);
  * ```
  */
-export class FingerProtocol extends LineReceiver {
-  /** The longest query accepted, in bytes. */
+export class FingerProtocol extends TimedLineReceiver<FingerFactory> {
+  /** Lines end in LF; a CR before it is dropped, so CRLF works too. */
+  override delimiter = "\n";
+  /** The longest query line accepted, in bytes: all before the LF, a CR included. */
   override MAX_LENGTH = 1024;
 
   #answered = false;
+
+  /**
+   * Starts the countdown for the query: the factory's `timeOut` on its
+   * `clock` (60 seconds on the global reactor without a factory).
+   */
+  override connectionMade(): void {
+    // Undefined at run time when no factory built this protocol.
+    const factory: FingerFactory | undefined = this.factory;
+    if (factory !== undefined) this.clock = factory.clock;
+    this.setTimeout(factory === undefined ? QUERY_TIMEOUT : factory.timeOut);
+  }
 
   /** Answers the first query line; ignores any other. */
   override lineReceived(line: string): void {
     if (this.#answered) return;
     this.#answered = true;
-    const query = parseFingerQuery(line);
+    this.setTimeout(null);
+    const query = parseFingerQuery(
+      line.endsWith("\r") ? line.slice(0, -1) : line,
+    );
     if (query.host !== undefined) {
       this.#respond(
         "Finger forwarding service denied: this server only answers for its own users",
@@ -149,7 +202,8 @@ export class FingerProtocol extends LineReceiver {
    * such user". Override to look elsewhere.
    */
   getUser(user: string): FingerEntry {
-    const factory = this.factory as Partial<FingerFactory> | undefined;
+    // Undefined at run time when no factory built this protocol.
+    const factory: FingerFactory | undefined = this.factory;
     return typeof factory?.getUser === "function"
       ? factory.getUser(user)
       : NO_SUCH_USER;
@@ -159,15 +213,27 @@ export class FingerProtocol extends LineReceiver {
   override lineLengthExceeded(_rest: Uint8Array): void {
     if (this.#answered) return;
     this.#answered = true;
+    this.setTimeout(null);
     this.#respond(`Query too long: at most ${this.MAX_LENGTH} bytes`);
   }
 
   #respond(message: string): void {
-    const transport = this.transport;
+    const transport = transportOf(this);
     if (transport === undefined || transport.disconnecting) return;
-    this.sendLine(message);
+    transport.write(`${message}\r\n`); // CRLF, whatever the query ended with
     transport.loseConnection();
   }
+}
+
+/** Options of {@linkcode FingerFactory}. */
+export interface FingerFactoryOptions {
+  /**
+   * Seconds a client has to send a whole query before it is disconnected
+   * (60 by default); null for no limit.
+   */
+  timeOut?: number | null;
+  /** The clock that times it (the global reactor by default; tests pass a `Clock`). */
+  clock?: IReactorTime;
 }
 
 /**
@@ -181,7 +247,7 @@ export class FingerProtocol extends LineReceiver {
  * import assert from "node:assert/strict";
  * import { Deferred } from "@twisted-deno/core/deferred";
  * import { FingerFactory, type FingerEntry } from "@twisted-deno/core/protocols";
- * import { StringTransport } from "@twisted-deno/core/testing";
+ * import { Clock, StringTransport } from "@twisted-deno/core/testing";
  *
  * const pending = new Deferred<string>();
  * class Slow extends FingerFactory {
@@ -189,7 +255,7 @@ export class FingerProtocol extends LineReceiver {
  *     return pending;
  *   }
  * }
- * const proto = new Slow().buildProtocol({ type: "TCP", host: "127.0.0.1", port: 5000 })!;
+ * const proto = new Slow({}, { clock: new Clock() }).buildProtocol({ type: "TCP", host: "127.0.0.1", port: 5000 })!;
  * const transport = new StringTransport();
  * proto.makeConnection(transport);
  * proto.dataReceived(new TextEncoder().encode("moshez\r\n"));
@@ -203,17 +269,29 @@ export class FingerFactory extends ServerFactory {
   override protocol: ProtocolClass = FingerProtocol;
   /** The users and their entries. */
   readonly users: Map<string, string>;
+  /** Seconds a client has to send its query; null for no limit. */
+  timeOut: number | null;
+  /** The clock that times `timeOut`. */
+  clock: IReactorTime;
 
   /**
    * Makes a factory serving `users`.
    *
    * @param users Entries by user name (a plain object or a Map).
+   * @param options The query timeout and its clock.
    */
-  constructor(users: Record<string, string> | Map<string, string> = {}) {
+  constructor(
+    users: Record<string, string> | Map<string, string> = {},
+    options: FingerFactoryOptions = {},
+  ) {
     super();
     this.users = users instanceof Map
       ? new Map(users)
       : new Map(Object.entries(users));
+    this.timeOut = options.timeOut === undefined
+      ? QUERY_TIMEOUT
+      : options.timeOut;
+    this.clock = options.clock ?? globalClock;
   }
 
   /** The user's entry, or "No such user". */

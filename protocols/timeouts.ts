@@ -24,11 +24,9 @@ import type {
   ITransport,
 } from "../reactor/interfaces.ts";
 import { globalClock } from "../reactor/global.ts";
-import { ProtocolWrapper, WrappingFactory } from "./policies.ts";
-
-function cancelCall(call: IDelayedCall | undefined): void {
-  if (call?.active()) call.cancel();
-}
+import { ProtocolWrapper, WrappingFactory } from "./wrapper.ts";
+import { cancelCall } from "./_helpers.ts";
+import { transportOf } from "./_transport.ts";
 
 /**
  * The wrapper {@linkcode TimeoutFactory} uses: calls `timeoutFunc()` (by
@@ -54,9 +52,7 @@ function cancelCall(call: IDelayedCall | undefined): void {
  * assert.equal(transport.disconnecting, true);
  * ```
  */
-export class TimeoutProtocol extends ProtocolWrapper {
-  /** The factory that built it. */
-  declare factory: TimeoutFactory;
+export class TimeoutProtocol extends ProtocolWrapper<TimeoutFactory> {
   /** The pending timeout, if any. */
   timeoutCall: IDelayedCall | undefined = undefined;
   /** The idle period in seconds, or null when no timeout is set. */
@@ -108,6 +104,12 @@ export class TimeoutProtocol extends ProtocolWrapper {
   override write(data: Uint8Array | string): void {
     this.resetTimeout();
     super.write(data);
+  }
+
+  /** Resets the countdown, then writes. */
+  override writeText(text: string, suffix = ""): void {
+    this.resetTimeout();
+    super.writeText(text, suffix);
   }
 
   /** Resets the countdown, then writes. */
@@ -309,7 +311,7 @@ export function TimeoutMixin<B extends TimeoutMixinBase>(
     }
 
     timeoutConnection(): void {
-      this.transport?.loseConnection();
+      transportOf(this)?.loseConnection();
     }
 
     override connectionLost(reason: Failure): void {

@@ -4,7 +4,7 @@
  * "Active Users" service), Daytime (RFC 867) and Time (RFC 868). Each is a
  * few lines on top of {@linkcode Protocol}, and together they show the
  * shapes a protocol takes: react to data, speak first and hang up, or
- * produce a stream under flow control.
+ * produce a stream under flow control (Chargen, a pull producer).
  *
  * The services that tell the time read it from a `clock` (an
  * `IReactorTime`, the global reactor by default), so tests pass a `Clock`.
@@ -14,12 +14,13 @@
 
 import type { Failure } from "../deferred/failure.ts";
 import type {
-  IDelayedCall,
-  IPushProducer,
+  IProtocolFactory,
+  IPullProducer,
   IReactorTime,
 } from "../reactor/interfaces.ts";
 import { globalClock } from "../reactor/global.ts";
-import { Protocol } from "./protocol.ts";
+import { transportOf } from "./_transport.ts";
+import { type Factory, Protocol } from "./protocol.ts";
 
 /**
  * Writes back whatever it receives (RFC 862).
@@ -38,10 +39,10 @@ import { Protocol } from "./protocol.ts";
  * assert.equal(new TextDecoder().decode(transport.value()), "helloworld");
  * ```
  */
-export class Echo extends Protocol {
+export class Echo<F extends IProtocolFactory = Factory> extends Protocol<F> {
   /** Writes `data` back. */
   override dataReceived(data: Uint8Array): void {
-    this.transport!.write(data);
+    this.transport.write(data);
   }
 }
 
@@ -61,7 +62,7 @@ export class Echo extends Protocol {
  * assert.equal(transport.value().length, 0);
  * ```
  */
-export class Discard extends Protocol {
+export class Discard<F extends IProtocolFactory = Factory> extends Protocol<F> {
   /** Ignores `data`. */
   override dataReceived(_data: Uint8Array): void {}
 }
@@ -82,122 +83,89 @@ const CHARGEN_PERIOD: Uint8Array = (() => {
   return out;
 })();
 
+/** `periods` copies of {@linkcode CHARGEN_PERIOD} in one array, cached for the last count asked. */
+let burstCache: Uint8Array = CHARGEN_PERIOD;
+function burstOf(periods: number): Uint8Array {
+  if (burstCache.length !== periods * CHARGEN_PERIOD.length) {
+    const out = new Uint8Array(periods * CHARGEN_PERIOD.length);
+    for (let i = 0; i < periods; i++) {
+      out.set(CHARGEN_PERIOD, i * CHARGEN_PERIOD.length);
+    }
+    burstCache = out;
+  }
+  return burstCache;
+}
+
 /**
  * Sends RFC 864's character pattern (rotating lines of 72 printable ASCII
  * characters) until the peer hangs up, and discards what it receives.
  *
- * It is a streaming producer: `connectionMade` registers it with the
- * transport, which pauses it when its write buffer is full and resumes it
- * once drained. It writes at most `BURST` bytes at a time; if the
- * transport has not paused it by then, it goes on `REST` seconds later (on
- * `clock`), so a consumer without flow control neither locks up the event
- * loop nor stops the stream.
+ * As Twisted's, it is a pull producer: `connectionMade` registers it with
+ * `registerProducer(this, false)`, and the transport calls
+ * `resumeProducing()` each time it wants more (a stream transport: at
+ * once, then whenever its write queue has drained), so it never writes
+ * faster than the peer reads and needs no timer. Each call writes `BURST`
+ * bytes, rounded up to whole 95-line periods of the pattern, so the lines
+ * run on unbroken from one call to the next.
  *
- * @example Paused and resumed by the transport
+ * @example Driven by hand, as the transport would
  * ```ts
  * import assert from "node:assert/strict";
  * import { Chargen } from "@twisted-deno/core/protocols";
- * import { Clock, StringTransport } from "@twisted-deno/core/testing";
+ * import { StringTransport } from "@twisted-deno/core/testing";
  *
- * const clock = new Clock();
  * const transport = new StringTransport();
  * const proto = new Chargen();
- * proto.clock = clock;
  * proto.makeConnection(transport);
  * assert.equal(transport.producer, proto);
- * assert.equal(transport.streaming, true);
+ * assert.equal(transport.streaming, false); // a pull producer
+ * assert.equal(transport.value().length, 0); // StringTransport never pulls
+ * proto.resumeProducing();
  * const first = new TextDecoder().decode(transport.value().subarray(0, 74));
  * assert.equal(first, " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefg\r\n");
- * clock.advance(proto.REST); // StringTransport never pauses: next burst
- * proto.pauseProducing();
  * const sent = transport.value().length;
- * clock.advance(1);
- * assert.equal(transport.value().length, sent);
- * proto.resumeProducing();
- * assert.ok(transport.value().length > sent);
+ * assert.ok(sent >= proto.BURST);
  * proto.stopProducing();
+ * proto.resumeProducing();
+ * assert.equal(transport.value().length, sent);
  * ```
  */
-export class Chargen extends Protocol implements IPushProducer {
-  /** The most bytes written at once, unless paused first. */
+export class Chargen<F extends IProtocolFactory = Factory> extends Protocol<F>
+  implements IPullProducer {
+  /** The least bytes written per `resumeProducing()` (whole periods of the pattern). */
   BURST = 65536;
-  /**
-   * Seconds between bursts when the transport did not pause us (a real
-   * transport pauses a producer once 64 KiB are queued, so this only paces
-   * consumers without flow control). Not 0: a zero-delay call scheduled
-   * from a call would run in the same `Clock.advance()`, forever.
-   */
-  REST = 0.001;
-  /** Schedules the next burst; the global reactor unless replaced (tests pass a `Clock`). */
-  clock: IReactorTime = globalClock;
 
-  #paused = false;
   #stopped = false;
-  #writing = false;
-  #next: IDelayedCall | undefined;
 
-  /** Registers as a streaming producer and starts sending. */
+  /** Registers as a pull producer: the transport asks for the data. */
   override connectionMade(): void {
-    this.transport!.registerProducer(this, true);
-    this.#produce();
+    this.transport.registerProducer(this, false);
   }
 
   /** Ignores what the peer sends. */
   override dataReceived(_data: Uint8Array): void {}
 
-  /** Stops sending for good. */
+  /** Stops writing for good. */
   override connectionLost(_reason: Failure): void {
     this.stopProducing();
   }
 
-  /** Stops writing until `resumeProducing()`. */
-  pauseProducing(): void {
-    this.#paused = true;
-    this.#cancelNext();
-  }
-
-  /** Writing may go on. */
+  /** Writes the next `BURST` bytes of the pattern (nothing once stopped or closing). */
   resumeProducing(): void {
-    this.#paused = false;
-    this.#produce();
+    const transport = transportOf(this);
+    if (this.#stopped || transport === undefined || transport.disconnecting) {
+      return;
+    }
+    const periods = Math.max(
+      1,
+      Math.ceil(this.BURST / CHARGEN_PERIOD.length),
+    );
+    transport.write(burstOf(periods));
   }
 
   /** Stops writing for good. */
   stopProducing(): void {
     this.#stopped = true;
-    this.#cancelNext();
-  }
-
-  #canWrite(): boolean {
-    return !this.#paused && !this.#stopped &&
-      this.transport !== undefined && !this.transport.disconnecting;
-  }
-
-  #produce(): void {
-    // The transport may pause and resume us from inside write(): the burst
-    // already running goes on; no nested burst.
-    if (this.#writing) return;
-    this.#writing = true;
-    try {
-      let sent = 0;
-      while (this.#canWrite() && sent < this.BURST) {
-        this.transport!.write(CHARGEN_PERIOD);
-        sent += CHARGEN_PERIOD.length;
-      }
-    } finally {
-      this.#writing = false;
-    }
-    if (this.#canWrite() && this.#next === undefined) {
-      this.#next = this.clock.callLater(this.REST, () => {
-        this.#next = undefined;
-        this.#produce();
-      });
-    }
-  }
-
-  #cancelNext(): void {
-    if (this.#next?.active()) this.#next.cancel();
-    this.#next = undefined;
   }
 }
 
@@ -216,11 +184,11 @@ export class Chargen extends Protocol implements IPushProducer {
  * assert.equal(transport.disconnecting, true);
  * ```
  */
-export class QOTD extends Protocol {
+export class QOTD<F extends IProtocolFactory = Factory> extends Protocol<F> {
   /** Writes the quote and closes. */
   override connectionMade(): void {
-    this.transport!.write(this.getQuote());
-    this.transport!.loseConnection();
+    this.transport.write(this.getQuote());
+    this.transport.loseConnection();
   }
 
   /** The quote, with its line ending. Override to say something else. */
@@ -250,11 +218,11 @@ export class QOTD extends Protocol {
  * assert.equal(transport.disconnecting, true);
  * ```
  */
-export class Who extends Protocol {
+export class Who<F extends IProtocolFactory = Factory> extends Protocol<F> {
   /** Writes the users and closes. */
   override connectionMade(): void {
-    this.transport!.write(this.getUsers());
-    this.transport!.loseConnection();
+    this.transport.write(this.getUsers());
+    this.transport.loseConnection();
   }
 
   /** The users, one per CRLF-ended line. Override to list real ones. */
@@ -303,7 +271,7 @@ function two(n: number): string {
  * assert.equal(transport.disconnecting, true);
  * ```
  */
-export class Daytime extends Protocol {
+export class Daytime<F extends IProtocolFactory = Factory> extends Protocol<F> {
   /** Where the time comes from (Unix seconds); the global reactor unless replaced. */
   clock: IReactorTime = globalClock;
 
@@ -315,8 +283,8 @@ export class Daytime extends Protocol {
     } ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${
       two(d.getUTCSeconds())
     } ${d.getUTCFullYear()}\r\n`;
-    this.transport!.write(text);
-    this.transport!.loseConnection();
+    this.transport.write(text);
+    this.transport.loseConnection();
   }
 }
 
@@ -348,7 +316,7 @@ function mod32(n: number): number {
  * assert.equal(transport.disconnecting, true);
  * ```
  */
-export class Time extends Protocol {
+export class Time<F extends IProtocolFactory = Factory> extends Protocol<F> {
   /** Where the time comes from (Unix seconds); the global reactor unless replaced. */
   clock: IReactorTime = globalClock;
 
@@ -359,7 +327,7 @@ export class Time extends Protocol {
     );
     const out = new Uint8Array(4);
     new DataView(out.buffer).setUint32(0, since1900);
-    this.transport!.write(out);
-    this.transport!.loseConnection();
+    this.transport.write(out);
+    this.transport.loseConnection();
   }
 }

@@ -228,6 +228,14 @@ export interface ITransport extends IConsumer, IPushProducer {
   write(data: Uint8Array | string): void;
   /** Queues several chunks in order. */
   writeSequence(chunks: Iterable<Uint8Array | string>): void;
+  /**
+   * Optional: queues `text` then `suffix` (default empty), UTF-8 encoded:
+   * the same bytes as `write(text)` then `write(suffix)`, in one call. A
+   * transport that has it may encode many such writes in one batch, which
+   * is why line protocols' `sendLine` uses it when present. A string
+   * that is not a string is a `TypeError`.
+   */
+  writeText?(text: string, suffix?: string): void;
   /** Flushes what is queued, then closes. */
   loseConnection(): void;
   /** Drops what is queued and closes now. */

@@ -24,6 +24,8 @@ import type {
 
 import { bytesOf } from "./_bytes.ts";
 
+const encoder = new TextEncoder();
+
 /** The state of a {@linkcode StringTransport} in its role of push producer. */
 export type ProducerState = "producing" | "paused" | "stopped";
 
@@ -49,6 +51,9 @@ export interface StringTransportOptions {
  * Semantics, following Twisted's `twisted.internet.testing.StringTransport`:
  * - `write`/`writeSequence` append to the buffer `value()` returns; strings
  *   are UTF-8 encoded; anything else is a `TypeError`.
+ * - `writeText(text, suffix)` (the optional `ITransport` method line
+ *   protocols send text through) appends the same bytes as two `write`s
+ *   would, and counts its calls in `textWrites`.
  * - `loseConnection()` only sets `disconnecting`; writes made after it are
  *   still recorded, because a real transport flushes them before closing.
  *   `abortConnection()` also sets `disconnected`, and
@@ -69,8 +74,8 @@ export interface StringTransportOptions {
  *
  * class Greeter extends Protocol {
  *   override connectionMade(): void {
- *     this.transport!.write("hello\r\n");
- *     this.transport!.loseConnection();
+ *     this.transport.write("hello\r\n");
+ *     this.transport.loseConnection();
  *   }
  * }
  * const transport = new StringTransport();
@@ -104,6 +109,8 @@ export class StringTransport implements ITransport {
   hostAddress: IAddress;
   /** Test-only: what `getPeer()` returns. */
   peerAddress: IAddress;
+  /** Test-only: how many times `writeText` was called. */
+  textWrites = 0;
 
   #lenient: boolean;
   #buf = new Uint8Array(256);
@@ -142,6 +149,27 @@ export class StringTransport implements ITransport {
     const bytes = bytesOf(data, "write to a StringTransport");
     if (this.disconnected || this.writeDisconnected) return;
     this.#append(bytes);
+  }
+
+  /**
+   * Records `text` then `suffix`, UTF-8 encoded (the same bytes as two
+   * `write` calls), and counts the call in `textWrites`.
+   *
+   * @throws {TypeError} When `text` or `suffix` is not a string.
+   */
+  writeText(text: string, suffix = ""): void {
+    for (const part of [text, suffix]) {
+      if (typeof part !== "string") {
+        throw new TypeError(
+          `Cannot writeText to a StringTransport: expected strings, got ${
+            part === null ? "null" : typeof part
+          }`,
+        );
+      }
+    }
+    this.textWrites++;
+    if (this.disconnected || this.writeDisconnected) return;
+    this.#append(encoder.encode(text + suffix));
   }
 
   /** Records each chunk in order. */
@@ -296,7 +324,7 @@ export class StringTransport implements ITransport {
  * const reasons: Failure[] = [];
  * class Quitter extends Protocol {
  *   override dataReceived(_data: Uint8Array): void {
- *     this.transport!.loseConnection();
+ *     this.transport.loseConnection();
  *   }
  *   override connectionLost(reason: Failure): void {
  *     reasons.push(reason);

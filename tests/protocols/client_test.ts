@@ -262,7 +262,7 @@ class Greeter extends Protocol {
   }
   override connectionMade(): void {
     this.made++;
-    this.transport!.write(this.greeting);
+    this.transport.write(this.greeting);
   }
 }
 

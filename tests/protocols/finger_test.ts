@@ -9,6 +9,7 @@ import {
 } from "../../protocols/finger.ts";
 import type { IProtocol } from "../../reactor/interfaces.ts";
 import { reactor } from "../../reactor/reactor.ts";
+import { Clock } from "../../testing/clock.ts";
 import { captureLogs } from "../../testing/logs.ts";
 import { StringTransport } from "../../testing/string_transport.ts";
 import { decode, encode, hasCommand, readAll, within } from "../_helpers.ts";
@@ -28,7 +29,9 @@ function ask(factory: FingerFactory, wire: string): StringTransport {
   return transport;
 }
 
-const users = new FingerFactory({ moshez: "Happy and well" });
+const users = new FingerFactory({ moshez: "Happy and well" }, {
+  clock: new Clock(),
+});
 
 Deno.test("FingerProtocol answers a known user's entry and closes", () => {
   const t = ask(users, "moshez\r\n");
@@ -86,6 +89,79 @@ Deno.test("FingerProtocol answers a query only once it is a whole line, in any c
   }
 });
 
+Deno.test("FingerProtocol accepts a query ended by a bare LF, as nc sends it", () => {
+  const t = ask(users, "moshez\n");
+  assert.equal(decode(t.value()), "Happy and well\r\n");
+  assert.equal(t.disconnecting, true);
+  assert.equal(decode(ask(users, "/W moshez\n").value()), "Happy and well\r\n");
+  assert.match(decode(ask(users, "\n").value()), /^Finger online list denied/);
+});
+
+Deno.test("FingerProtocol reads CRLF and LF queries alike in any chunking", () => {
+  for (const query of ["moshez\r\n", "moshez\n"]) {
+    const wire = encode(query);
+    for (let size = 1; size <= wire.length; size++) {
+      const [proto, t] = connect(users);
+      for (let i = 0; i < wire.length; i += size) {
+        proto.dataReceived(wire.slice(i, i + size));
+      }
+      assert.equal(decode(t.value()), "Happy and well\r\n", `${query} ${size}`);
+    }
+  }
+});
+
+Deno.test("FingerFactory drops a client that sends no whole query in 60 seconds", () => {
+  const clock = new Clock();
+  const factory = new FingerFactory({ moshez: "Happy and well" }, { clock });
+  assert.equal(factory.timeOut, 60);
+  const [proto, t] = connect(factory);
+  proto.dataReceived(encode("mosh")); // a partial query does not count
+  clock.advance(59.9);
+  assert.equal(t.disconnecting, false);
+  clock.advance(0.1);
+  assert.equal(t.disconnecting, true);
+  assert.equal(t.value().length, 0, "no answer, just closed");
+  assert.equal(clock.getDelayedCalls().length, 0);
+});
+
+Deno.test("FingerFactory stops the countdown once the query has arrived", () => {
+  const clock = new Clock();
+  const pending = new Deferred<string>();
+  class Slow extends FingerFactory {
+    override getUser(_user: string): FingerEntry {
+      return pending;
+    }
+  }
+  const [proto, t] = connect(new Slow({}, { clock }));
+  clock.advance(30);
+  proto.dataReceived(encode("moshez\n"));
+  assert.equal(clock.getDelayedCalls().length, 0);
+  clock.advance(120); // a slow lookup is not cut off
+  assert.equal(t.disconnecting, false);
+  pending.callback("Happy and well");
+  assert.equal(decode(t.value()), "Happy and well\r\n");
+  assert.equal(t.disconnecting, true);
+});
+
+Deno.test("FingerFactory's timeout is configurable, or off with null", () => {
+  const clock = new Clock();
+  const [, t] = connect(new FingerFactory({}, { timeOut: 5, clock }));
+  clock.advance(5);
+  assert.equal(t.disconnecting, true);
+  const [, t2] = connect(new FingerFactory({}, { timeOut: null, clock }));
+  assert.equal(clock.getDelayedCalls().length, 0);
+  clock.advance(3600);
+  assert.equal(t2.disconnecting, false);
+});
+
+Deno.test("FingerProtocol cancels the countdown when the connection is lost", () => {
+  const clock = new Clock();
+  const [proto] = connect(new FingerFactory({}, { clock }));
+  assert.equal(clock.getDelayedCalls().length, 1);
+  proto.connectionLost(new Failure(new Error("gone")));
+  assert.equal(clock.getDelayedCalls().length, 0);
+});
+
 Deno.test("FingerProtocol answers only the first line", () => {
   const pending = new Deferred<string>();
   class Slow extends FingerFactory {
@@ -99,10 +175,19 @@ Deno.test("FingerProtocol answers only the first line", () => {
 });
 
 Deno.test("FingerProtocol cuts off a query longer than MAX_LENGTH", () => {
+  assert.equal(
+    decode(ask(users, "x".repeat(1023) + "\r\n").value()),
+    "No such user\r\n",
+    "1024 bytes before the LF, the CR included",
+  );
+  assert.equal(
+    decode(ask(users, "x".repeat(1024) + "\n").value()),
+    "No such user\r\n",
+  );
   const [proto, t] = connect(users);
-  proto.dataReceived(encode("x".repeat(1025)));
-  assert.equal(t.value().length, 0, "1025 bytes may still end in CRLF");
-  proto.dataReceived(encode("xx"));
+  proto.dataReceived(encode("x".repeat(1024)));
+  assert.equal(t.value().length, 0, "1024 bytes may still end in LF");
+  proto.dataReceived(encode("x"));
   assert.equal(decode(t.value()), "Query too long: at most 1024 bytes\r\n");
   assert.equal(t.disconnecting, true);
   const t2 = ask(users, "y".repeat(2000) + "\r\n");
@@ -234,6 +319,32 @@ Deno.test("FingerFactory answers over TCP", async () => {
     await within(5_000, "the server side to close", closed);
   } finally {
     conn.close();
+    await port.stopListening();
+  }
+});
+
+Deno.test("nc's LF-ended query gets the answer over TCP", async () => {
+  if (!hasCommand("nc")) {
+    console.log("skipped: nc (netcat) is not installed");
+    return;
+  }
+  const factory = new FingerFactory({ moshez: "Happy and well" });
+  const port = reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
+  const at = port.getHost();
+  assert(at.type === "TCP");
+  try {
+    const child = new Deno.Command("nc", {
+      args: ["-N", "127.0.0.1", String(at.port)], // -N: half-close at EOF
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(encode("moshez\n"));
+    await writer.close();
+    const out = await within(10_000, "nc to finish", child.output());
+    assert.equal(decode(out.stdout), "Happy and well\r\n", decode(out.stderr));
+  } finally {
     await port.stopListening();
   }
 });

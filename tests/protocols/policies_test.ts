@@ -63,7 +63,7 @@ class EchoProtocol extends Protocol {
   }
   stopProducing(): void {}
   override dataReceived(data: Uint8Array): void {
-    this.transport!.write(data);
+    this.transport.write(data);
   }
 }
 

@@ -32,7 +32,11 @@ Deno.test("Protocol.makeConnection sets the transport, then calls connectionMade
   }
   const proto = new Some();
   assert.equal(proto.connected, false);
-  assert.equal(proto.transport, undefined);
+  assert.throws(() => proto.transport, {
+    name: "NotConnectedError",
+    message:
+      "Cannot use Some.transport: not connected (makeConnection has not run)",
+  });
   const transport = new StringTransport();
   proto.makeConnection(transport);
   assert.deepEqual(seen, [transport]);
@@ -145,20 +149,28 @@ Deno.test("ServerFactory and ClientFactory are Factories; ClientFactory's hooks 
 
 // ------------------------------------------------------------ datagrams
 
+const bound = {} as IUDPTransport;
+
 class CountingDatagram extends DatagramProtocol {
   events: string[] = [];
   override startProtocol(): void {
     this.events.push("start");
   }
   override stopProtocol(): void {
-    this.events.push(`stop (transport set: ${this.transport !== undefined})`);
+    // Still bound while stopping: reading the transport does not throw.
+    this.events.push(`stop (transport: ${this.transport === bound})`);
   }
 }
 
 Deno.test("DatagramProtocol starts with its first port and stops after its last", () => {
   const proto = new CountingDatagram();
+  assert.throws(() => proto.transport, {
+    name: "NotConnectedError",
+    message:
+      "Cannot use CountingDatagram.transport: not connected (no port is bound to it)",
+  });
   const t1 = {} as IUDPTransport;
-  const t2 = {} as IUDPTransport;
+  const t2 = bound;
   proto.makeConnection(t1);
   assert.equal(proto.transport, t1);
   proto.makeConnection(t2);
@@ -167,8 +179,8 @@ Deno.test("DatagramProtocol starts with its first port and stops after its last"
   proto.doStop();
   assert.deepEqual(proto.events, ["start"]);
   proto.doStop();
-  assert.deepEqual(proto.events, ["start", "stop (transport set: true)"]);
-  assert.equal(proto.transport, undefined);
+  assert.deepEqual(proto.events, ["start", "stop (transport: true)"]);
+  assert.throws(() => proto.transport, /no port is bound to it/);
   proto.doStop();
   assert.equal(proto.numPorts, 0, "an extra doStop is ignored");
   assert.equal(proto.logPrefix(), "CountingDatagram");
@@ -179,7 +191,7 @@ Deno.test("DatagramProtocol starts with its first port and stops after its last"
 class Routed extends ProcessProtocol {
   events: string[] = [];
   override connectionMade(): void {
-    this.events.push(`made ${this.transport !== undefined}`);
+    this.events.push(`made ${this.transport !== undefined}`); // throws if unset
   }
   override outReceived(data: Uint8Array): void {
     this.events.push(`out ${new TextDecoder().decode(data)}`);

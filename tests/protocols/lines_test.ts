@@ -1,64 +1,9 @@
 import assert from "node:assert/strict";
-import {
-  Int16StringReceiver,
-  Int32StringReceiver,
-  Int8StringReceiver,
-  type IntNStringReceiver,
-  LineOnlyReceiver,
-  LineReceiver,
-  NetstringReceiver,
-  StringTooLongError,
-} from "../../protocols/basic.ts";
+import { LineReceiver } from "../../protocols/basic.ts";
 import { Clock } from "../../testing/clock.ts";
 import { StringTransport } from "../../testing/string_transport.ts";
 import { decode, encode } from "../_helpers.ts";
-
-/** Feeds `wire` to `proto` in chunks of `size` bytes. */
-function feed(
-  proto: { dataReceived(d: Uint8Array): void },
-  wire: Uint8Array,
-  size: number,
-): void {
-  for (let i = 0; i < wire.length; i += size) {
-    // slice, not subarray: each chunk is a fresh array, as from a socket
-    proto.dataReceived(wire.slice(i, i + size));
-  }
-}
-
-/** A deterministic PRNG (mulberry32), so property tests replay exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Splits `wire` at random points (1 to `max` bytes per chunk). */
-function randomChunks(
-  wire: Uint8Array,
-  rand: () => number,
-  max: number,
-): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  for (let i = 0; i < wire.length;) {
-    const n = 1 + Math.floor(rand() * max);
-    chunks.push(wire.slice(i, i + n));
-    i += n;
-  }
-  return chunks;
-}
-
-function connected<P extends { makeConnection(t: StringTransport): void }>(
-  proto: P,
-): [P, StringTransport] {
-  const transport = new StringTransport();
-  proto.makeConnection(transport);
-  return [proto, transport];
-}
+import { connected, feed, prng, randomChunks } from "./_framing.ts";
 
 // ------------------------------------------------------------ LineReceiver
 
@@ -88,9 +33,9 @@ class LineTester extends LineReceiver {
     } else if (line.startsWith("len ")) {
       this.length = Number(line.slice(4));
     } else if (line.startsWith("produce")) {
-      this.transport!.registerProducer(this, false);
+      this.transport.registerProducer(this, false);
     } else if (line.startsWith("unproduce")) {
-      this.transport!.unregisterProducer();
+      this.transport.unregisterProducer();
     }
   }
   override rawDataReceived(data: Uint8Array): void {
@@ -381,7 +326,7 @@ Deno.test("LineReceiver stops delivering lines once the transport is disconnecti
     lines: string[] = [];
     override lineReceived(line: string): void {
       this.lines.push(line);
-      if (line === "QUIT") this.transport!.loseConnection();
+      if (line === "QUIT") this.transport.loseConnection();
     }
   }
   const [proto] = connected(new Quitter());
@@ -398,7 +343,7 @@ Deno.test("LineReceiver stops delivering raw data once the transport is disconne
     }
     override rawDataReceived(data: Uint8Array): void {
       this.raw.push(decode(data));
-      this.transport!.loseConnection();
+      this.transport.loseConnection();
     }
   }
   const [proto] = connected(new RawQuitter());
@@ -411,7 +356,7 @@ Deno.test("LineReceiver holds lines while paused and delivers them one resume at
   // Twisted's ConsumingProtocol: echo a line, then pause.
   class Consuming extends LineReceiver {
     override lineReceived(line: string): void {
-      this.transport!.write(line + "|");
+      this.transport.write(line + "|");
       this.pauseProducing();
     }
   }
@@ -452,7 +397,9 @@ Deno.test("LineReceiver.sendLine writes the line and the delimiter in one write"
       super.write(data);
     }
   }
+  // A transport without writeText: one write per line.
   const transport = new Spy();
+  Object.defineProperty(transport, "writeText", { value: undefined });
   const proto = new LineReceiver();
   proto.makeConnection(transport);
   proto.sendLine("héllo");
@@ -460,7 +407,27 @@ Deno.test("LineReceiver.sendLine writes the line and the delimiter in one write"
   proto.delimiter = "\n";
   proto.sendLine("");
   assert.equal(decode(transport.value()), "héllo\r\nraw\r\n\n");
-  assert.equal(writes.length, 3);
+  assert.deepEqual(writes.map(decode), ["héllo\r\n", "raw\r\n", "\n"]);
+});
+
+Deno.test("LineReceiver.sendLine hands a string line to writeText, bytes to write", () => {
+  const writes: Uint8Array[] = [];
+  class Spy extends StringTransport {
+    override write(data: Uint8Array | string): void {
+      writes.push(typeof data === "string" ? encode(data) : data);
+      super.write(data);
+    }
+  }
+  const transport = new Spy();
+  const proto = new LineReceiver();
+  proto.makeConnection(transport);
+  proto.sendLine("héllo");
+  proto.sendLine(encode("raw"));
+  proto.delimiter = "\n";
+  proto.sendLine("bye");
+  assert.equal(decode(transport.value()), "héllo\r\nraw\r\nbye\n");
+  assert.equal(transport.textWrites, 2);
+  assert.deepEqual(writes.map(decode), ["raw\r\n"]);
 });
 
 Deno.test("LineReceiver splits on a delimiter changed between chunks", () => {
@@ -668,366 +635,4 @@ Deno.test("LineReceiver decodes the right bytes when a callback clears or re-fee
     "three",
     "four",
   ]);
-});
-
-// -------------------------------------------------------- LineOnlyReceiver
-
-class LineOnlyTester extends LineOnlyReceiver {
-  override delimiter = "\n";
-  override MAX_LENGTH = 64;
-  received: string[] = [];
-  override lineReceived(line: string): void {
-    this.received.push(line);
-  }
-}
-
-Deno.test("LineOnlyReceiver delivers the same lines at every chunk size", () => {
-  const text = "foo\n    bleakness\n    desolation\n    plastic forks\n    ";
-  const wire = encode(text);
-  for (let size = 1; size <= wire.length; size++) {
-    const [proto] = connected(new LineOnlyTester());
-    feed(proto, wire, size);
-    assert.deepEqual(proto.received, text.split("\n").slice(0, -1), `${size}`);
-  }
-});
-
-Deno.test("LineOnlyReceiver drops the connection on a line longer than MAX_LENGTH", () => {
-  const [proto, transport] = connected(new LineOnlyTester());
-  proto.dataReceived(encode("x".repeat(66) + "\r\nr"));
-  assert.equal(transport.disconnecting, true);
-  const [other, t2] = connected(new LineOnlyTester());
-  other.dataReceived(encode("x".repeat(64) + "\n"));
-  assert.equal(t2.disconnecting, false);
-  assert.deepEqual(other.received, ["x".repeat(64)]);
-});
-
-Deno.test("LineOnlyReceiver ignores lines after the one that closed the connection", () => {
-  class Quitter extends LineOnlyTester {
-    override lineReceived(line: string): void {
-      super.lineReceived(line);
-      if (line === "bye") this.transport!.loseConnection();
-    }
-  }
-  const [proto] = connected(new Quitter());
-  proto.dataReceived(encode("a\nbye\nb\n"));
-  assert.deepEqual(proto.received, ["a", "bye"]);
-});
-
-Deno.test("LineOnlyReceiver.sendLine writes the line and delimiter", () => {
-  const [proto, transport] = connected(new LineOnlyTester());
-  proto.sendLine("one");
-  proto.sendLine(encode("two"));
-  assert.equal(decode(transport.value()), "one\ntwo\n");
-});
-
-// ------------------------------------------------------- NetstringReceiver
-
-class TestNetstring extends NetstringReceiver {
-  override MAX_LENGTH = 50;
-  received: string[] = [];
-  override stringReceived(data: Uint8Array): void {
-    this.received.push(decode(data));
-  }
-}
-
-Deno.test("NetstringReceiver receives what sendString sent at every chunk size", () => {
-  const strings = [
-    "hello",
-    "world",
-    "how",
-    "are",
-    "you123",
-    ":today",
-    "a".repeat(515),
-    "",
-    "1:a,",
-  ];
-  const sender = new TestNetstring();
-  const out = new StringTransport();
-  sender.makeConnection(out);
-  for (const s of strings) sender.sendString(s);
-  const wire = out.value();
-  for (let size = 1; size <= wire.length; size++) {
-    const [proto, transport] = connected(new TestNetstring());
-    proto.MAX_LENGTH = 699;
-    feed(proto, wire, size);
-    assert.deepEqual(proto.received, strings, `${size}`);
-    assert.equal(transport.disconnecting, false);
-  }
-});
-
-Deno.test("NetstringReceiver receives empty, one- and two-byte and nested netstrings", () => {
-  const [proto] = connected(new TestNetstring());
-  proto.dataReceived(encode("0:,1:a,2:ab,4:1:a,,"));
-  assert.deepEqual(proto.received, ["", "a", "ab", "1:a,"]);
-});
-
-Deno.test("NetstringReceiver drops the connection on each kind of malformed input, fed a byte at a time", () => {
-  const illegal = [
-    "9999999999999999999999", // too many digits
-    "abc", // no length
-    "4:abcde", // no comma where it belongs
-    "51:" + "a".repeat(51) + ",", // over MAX_LENGTH 50
-    "2:aaa,", // more data than announced
-    "0:a,", // data in an empty netstring
-    ":aaa,", // colon without digits
-    "3aaa,", // missing colon
-    "aaa,", // missing number and colon
-    "007:abcdefg,", // leading zeros
-    "00:,", // leading zero
-  ];
-  for (const s of illegal) {
-    const [proto, transport] = connected(new TestNetstring());
-    feed(proto, encode(s), 1);
-    assert.equal(transport.disconnecting, true, s);
-    assert.equal(proto.brokenPeer, true, s);
-    assert.deepEqual(proto.received, [], s);
-  }
-});
-
-Deno.test("NetstringReceiver refuses a length by its digit count before the colon arrives", () => {
-  const [proto, transport] = connected(new TestNetstring()); // MAX_LENGTH 50: 2 digits
-  proto.dataReceived(encode("10"));
-  assert.equal(transport.disconnecting, false);
-  proto.dataReceived(encode("0"));
-  assert.equal(transport.disconnecting, true);
-});
-
-Deno.test("NetstringReceiver accepts a length equal to MAX_LENGTH and refuses one more", () => {
-  const [ok, t1] = connected(new TestNetstring());
-  ok.MAX_LENGTH = 12;
-  ok.dataReceived(encode("12:" + "x".repeat(12) + ","));
-  assert.deepEqual(ok.received, ["x".repeat(12)]);
-  assert.equal(t1.disconnecting, false);
-  const [bad, t2] = connected(new TestNetstring());
-  bad.MAX_LENGTH = 11;
-  bad.dataReceived(encode("12:"));
-  assert.equal(t2.disconnecting, true);
-  const [worse, t3] = connected(new TestNetstring());
-  worse.MAX_LENGTH = 11;
-  worse.dataReceived(encode("1000"));
-  assert.equal(t3.disconnecting, true);
-});
-
-Deno.test("NetstringReceiver takes netstrings split anywhere, including inside the length", () => {
-  const [proto] = connected(new TestNetstring());
-  for (const part of ["1", "0:01234", "56789", ","]) {
-    proto.dataReceived(encode(part));
-  }
-  proto.dataReceived(encode("1:a,1"));
-  assert.deepEqual(proto.received, ["0123456789", "a"]);
-  proto.dataReceived(encode(":b,"));
-  assert.deepEqual(proto.received, ["0123456789", "a", "b"]);
-});
-
-Deno.test("NetstringReceiver ignores input after a parse error and keeps earlier strings", () => {
-  const [proto] = connected(new TestNetstring());
-  proto.dataReceived(encode("1:a,x1:b,"));
-  proto.dataReceived(encode("1:c,"));
-  assert.deepEqual(proto.received, ["a"]);
-});
-
-Deno.test("NetstringReceiver pauses and resumes delivery of buffered netstrings", () => {
-  class OneAtATime extends TestNetstring {
-    override stringReceived(data: Uint8Array): void {
-      super.stringReceived(data);
-      this.pauseProducing();
-    }
-  }
-  const [proto, transport] = connected(new OneAtATime());
-  proto.dataReceived(encode("1:a,1:b,1:c,"));
-  assert.deepEqual(proto.received, ["a"]);
-  assert.equal(transport.producerState, "paused");
-  proto.resumeProducing();
-  assert.deepEqual(proto.received, ["a", "b"]);
-  proto.resumeProducing();
-  proto.resumeProducing();
-  assert.deepEqual(proto.received, ["a", "b", "c"]);
-});
-
-Deno.test("NetstringReceiver gives the same strings for random chunkings of random payloads", () => {
-  for (let seed = 1; seed <= 30; seed++) {
-    const rand = prng(seed);
-    const payloads: Uint8Array[] = [];
-    const sender = new NetstringReceiver();
-    const out = new StringTransport();
-    sender.makeConnection(out);
-    for (let i = 0; i < 25; i++) {
-      const p = Uint8Array.from(
-        { length: Math.floor(rand() * 120) },
-        () => Math.floor(rand() * 256),
-      );
-      payloads.push(p);
-      sender.sendString(p);
-    }
-    const got: Uint8Array[] = [];
-    class Collect extends NetstringReceiver {
-      override stringReceived(data: Uint8Array): void {
-        got.push(data);
-      }
-    }
-    const [proto] = connected(new Collect());
-    for (const chunk of randomChunks(out.value(), rand, 200)) {
-      proto.dataReceived(chunk);
-    }
-    assert.deepEqual(got, payloads, `seed ${seed}`);
-  }
-});
-
-// ----------------------------------------------------- IntNStringReceiver
-
-type IntNClass = new () => IntNStringReceiver;
-
-function collecting(Base: IntNClass) {
-  return class extends (Base as unknown as new () => Int8StringReceiver) {
-    received: Uint8Array[] = [];
-    limits: number[] = [];
-    override MAX_LENGTH = 50;
-    override stringReceived(data: Uint8Array): void {
-      this.received.push(data);
-    }
-  };
-}
-
-const intNCases: [string, IntNClass, number][] = [
-  ["Int8StringReceiver", Int8StringReceiver, 1],
-  ["Int16StringReceiver", Int16StringReceiver, 2],
-  ["Int32StringReceiver", Int32StringReceiver, 4],
-];
-
-function prefixed(prefix: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(prefix + payload.length);
-  let n = payload.length;
-  for (let i = prefix - 1; i >= 0; i--) {
-    out[i] = n & 0xff;
-    n = Math.floor(n / 256);
-  }
-  out.set(payload, prefix);
-  return out;
-}
-
-for (const [name, Cls, prefix] of intNCases) {
-  const Collect = collecting(Cls);
-
-  Deno.test(`${name} receives the same strings at every chunk size`, () => {
-    const strings = [
-      encode("a"),
-      encode("b".repeat(16)),
-      new Uint8Array(0),
-      encode("é"),
-    ];
-    const sender = new Collect();
-    const out = new StringTransport();
-    sender.makeConnection(out);
-    for (const s of strings) sender.sendString(s);
-    const wire = out.value();
-    for (let size = 1; size <= wire.length; size++) {
-      const [proto] = connected(new Collect());
-      feed(proto, wire, size);
-      assert.deepEqual(proto.received, strings, `${size}`);
-    }
-  });
-
-  Deno.test(`${name} writes a big-endian ${prefix}-byte prefix`, () => {
-    const [proto, transport] = connected(new Collect());
-    proto.sendString("foo");
-    assert.deepEqual(transport.value(), prefixed(prefix, encode("foo")));
-  });
-
-  Deno.test(`${name} delivers nothing for partial input`, () => {
-    for (
-      const partial of [
-        prefixed(prefix, encode("hello")).subarray(0, prefix + 3),
-        encode(""),
-      ]
-    ) {
-      const [proto] = connected(new Collect());
-      feed(proto, partial, 1);
-      assert.deepEqual(proto.received, []);
-    }
-    if (prefix > 1) {
-      const [proto] = connected(new Collect());
-      proto.dataReceived(new Uint8Array(prefix - 1));
-      assert.deepEqual(proto.received, []);
-    }
-  });
-
-  Deno.test(`${name} calls lengthLimitExceeded as soon as an oversize prefix arrives`, () => {
-    class Limited extends Collect {
-      override lengthLimitExceeded(length: number): void {
-        this.limits.push(length);
-      }
-    }
-    const [proto, transport] = connected(new Limited());
-    proto.MAX_LENGTH = 10;
-    proto.dataReceived(
-      prefixed(prefix, new Uint8Array(11)).subarray(0, prefix),
-    );
-    assert.deepEqual(proto.limits, [11]);
-    assert.equal(transport.disconnecting, false, "the override decides");
-    proto.dataReceived(new Uint8Array(11));
-    proto.dataReceived(prefixed(prefix, encode("late")));
-    assert.deepEqual(
-      proto.received,
-      [],
-      "nothing is parsed after a bad prefix",
-    );
-    assert.deepEqual(proto.limits, [11]);
-  });
-
-  Deno.test(`${name} drops the connection on an oversize prefix by default and delivers nothing`, () => {
-    const [proto, transport] = connected(new Collect());
-    proto.MAX_LENGTH = 10;
-    proto.dataReceived(prefixed(prefix, new Uint8Array(11)));
-    assert.equal(transport.disconnecting, true);
-    assert.deepEqual(proto.received, []);
-  });
-
-  Deno.test(`${name} throws StringTooLongError for a string its prefix cannot describe`, () => {
-    const [proto, transport] = connected(new Collect());
-    const max = 2 ** (8 * prefix) - 1;
-    if (prefix < 4) {
-      assert.throws(
-        () => proto.sendString(new Uint8Array(max + 1)),
-        (e: unknown) =>
-          e instanceof StringTooLongError && e.length === max + 1 &&
-          e.maxLength === max,
-      );
-      assert.equal(transport.value().length, 0, "nothing was written");
-      proto.sendString(new Uint8Array(max));
-      assert.equal(transport.value().length, prefix + max);
-    } else {
-      // A 4 GiB string is not allocated here; the limit is checked by length.
-      const fake = { length: max + 1 } as unknown as Uint8Array;
-      Object.setPrototypeOf(fake, Uint8Array.prototype);
-      assert.throws(() => proto.sendString(fake), StringTooLongError);
-    }
-  });
-}
-
-Deno.test("Int32StringReceiver reads the prefix as unsigned", () => {
-  class Limited extends Int32StringReceiver {
-    limits: number[] = [];
-    override lengthLimitExceeded(length: number): void {
-      this.limits.push(length);
-    }
-  }
-  const [proto] = connected(new Limited());
-  proto.dataReceived(new Uint8Array([0xff, 0xff, 0xff, 0xff]));
-  assert.deepEqual(proto.limits, [4294967295]);
-});
-
-Deno.test("Int16StringReceiver pauses and resumes delivery of buffered strings", () => {
-  class OneAtATime extends Int16StringReceiver {
-    received: string[] = [];
-    override stringReceived(data: Uint8Array): void {
-      this.received.push(decode(data));
-      this.pauseProducing();
-    }
-  }
-  const [proto] = connected(new OneAtATime());
-  proto.dataReceived(new Uint8Array([0, 1, 0x61, 0, 1, 0x62]));
-  assert.deepEqual(proto.received, ["a"]);
-  proto.resumeProducing();
-  assert.deepEqual(proto.received, ["a", "b"]);
 });
