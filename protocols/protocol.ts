@@ -30,43 +30,6 @@ import { installTransportReader } from "./_transport.ts";
 const log = new Logger("protocols");
 
 /**
- * Thrown when a protocol's `transport` is read before `makeConnection` has
- * given it one (Twisted's `transport` is None then). Check `connected`
- * first where a protocol may be used unconnected.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { NotConnectedError, Protocol } from "@twisted-deno/core/protocols";
- * import { StringTransport } from "@twisted-deno/core/testing";
- *
- * class Hello extends Protocol {}
- * const proto = new Hello();
- * assert.equal(proto.connected, false);
- * assert.throws(() => proto.transport, NotConnectedError);
- * const transport = new StringTransport();
- * proto.makeConnection(transport);
- * assert.equal(proto.transport, transport);
- * ```
- */
-export class NotConnectedError extends Error {
-  /** Always `"NotConnectedError"`. */
-  override readonly name = "NotConnectedError";
-  /**
-   * Makes the error for the protocol class named `protocol`.
-   *
-   * @param protocol The protocol's class name.
-   * @param why Why it has no transport.
-   */
-  constructor(
-    readonly protocol: string,
-    why = "makeConnection has not run",
-  ) {
-    super(`Cannot use ${protocol}.transport: not connected (${why})`);
-  }
-}
-
-/**
  * The base of stream protocols. Override the event methods you need:
  * `connectionMade()`, `dataReceived(data)`, `connectionLost(reason)`.
  *
@@ -114,16 +77,12 @@ export class Protocol<F extends IProtocolFactory = Factory>
   }
 
   /**
-   * The transport `makeConnection` attached.
-   *
-   * @throws {NotConnectedError} When read before `makeConnection`.
+   * The transport `makeConnection` attached. Typed as always present, as
+   * protocol code uses it once connected; before `makeConnection` it is
+   * undefined at run time, as Twisted's is None (check `connected`).
    */
   get transport(): ITransport {
-    const transport = this.#transport;
-    if (transport === undefined) {
-      throw new NotConnectedError(this.constructor.name);
-    }
-    return transport;
+    return this.#transport as ITransport;
   }
 
   set transport(transport: ITransport) {
@@ -344,19 +303,11 @@ export class DatagramProtocol implements IDatagramProtocol {
 
   /**
    * The UDP transport, set when a port binds this protocol and cleared
-   * after its last port stops.
-   *
-   * @throws {NotConnectedError} When no port is bound to it.
+   * after its last port stops (undefined at run time then, as Twisted's is
+   * None).
    */
   get transport(): IUDPTransport {
-    const transport = this.#transport;
-    if (transport === undefined) {
-      throw new NotConnectedError(
-        this.constructor.name,
-        "no port is bound to it",
-      );
-    }
-    return transport;
+    return this.#transport as IUDPTransport;
   }
 
   set transport(transport: IUDPTransport | undefined) {
@@ -425,16 +376,11 @@ export class ProcessProtocol implements IProcessProtocol {
   #transport: IProcessTransport | undefined = undefined;
 
   /**
-   * The process transport, set by `makeConnection`.
-   *
-   * @throws {NotConnectedError} When read before `makeConnection`.
+   * The process transport, set by `makeConnection` (undefined at run time
+   * before that, as Twisted's is None).
    */
   get transport(): IProcessTransport {
-    const transport = this.#transport;
-    if (transport === undefined) {
-      throw new NotConnectedError(this.constructor.name);
-    }
-    return transport;
+    return this.#transport as IProcessTransport;
   }
 
   set transport(transport: IProcessTransport) {

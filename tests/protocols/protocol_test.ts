@@ -32,11 +32,7 @@ Deno.test("Protocol.makeConnection sets the transport, then calls connectionMade
   }
   const proto = new Some();
   assert.equal(proto.connected, false);
-  assert.throws(() => proto.transport, {
-    name: "NotConnectedError",
-    message:
-      "Cannot use Some.transport: not connected (makeConnection has not run)",
-  });
+  assert.equal(proto.transport, undefined);
   const transport = new StringTransport();
   proto.makeConnection(transport);
   assert.deepEqual(seen, [transport]);
@@ -164,11 +160,7 @@ class CountingDatagram extends DatagramProtocol {
 
 Deno.test("DatagramProtocol starts with its first port and stops after its last", () => {
   const proto = new CountingDatagram();
-  assert.throws(() => proto.transport, {
-    name: "NotConnectedError",
-    message:
-      "Cannot use CountingDatagram.transport: not connected (no port is bound to it)",
-  });
+  assert.equal(proto.transport, undefined);
   const t1 = {} as IUDPTransport;
   const t2 = bound;
   proto.makeConnection(t1);
@@ -180,7 +172,7 @@ Deno.test("DatagramProtocol starts with its first port and stops after its last"
   assert.deepEqual(proto.events, ["start"]);
   proto.doStop();
   assert.deepEqual(proto.events, ["start", "stop (transport: true)"]);
-  assert.throws(() => proto.transport, /no port is bound to it/);
+  assert.equal(proto.transport, undefined);
   proto.doStop();
   assert.equal(proto.numPorts, 0, "an extra doStop is ignored");
   assert.equal(proto.logPrefix(), "CountingDatagram");
