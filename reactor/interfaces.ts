@@ -215,6 +215,12 @@ export interface StartTLSOptions {
   alpnProtocols?: string[];
   /** Which side of the handshake this end takes (default: client). */
   side?: "client" | "server";
+  /**
+   * Server side: seconds the peer has to complete the handshake (default
+   * 30); then the connection is closed, with a `TLSHandshakeError` as the
+   * reason, and a warning is logged. `null`: no limit.
+   */
+  handshakeTimeout?: number | null;
 }
 
 /**
@@ -384,6 +390,15 @@ export interface TLSServerOptions {
   key: string;
   /** ALPN protocols to accept, in order of preference. */
   alpnProtocols?: string[];
+  /**
+   * Seconds a client has to complete the handshake (default 30); then its
+   * connection is closed and a warning saying so is logged, so clients
+   * that connect and send nothing cannot hold sockets forever. `null`: no
+   * limit, and the port runs on `Deno.listenTls`, which moves bulk data
+   * about twice as fast but cannot close a connection whose handshake
+   * stalls (Deno keeps the socket until the client sends or closes).
+   */
+  handshakeTimeout?: number | null;
 }
 
 /** TLS settings of an outgoing TLS connection. */

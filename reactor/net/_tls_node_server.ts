@@ -11,6 +11,9 @@ import { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
 import type { StartTLSOptions } from "../interfaces.ts";
 
+/** How long close() waits for close_notify to be taken, in ms. */
+const CLOSE_NOTIFY_WAIT = 1000;
+
 /**
  * The server side of an upgraded connection: Deno's `node:tls` `TLSSocket`
  * (`isServer: true`) over a Duplex bridged to the plain `Deno.Conn`, dressed
@@ -30,6 +33,7 @@ export class NodeTLSServerConn {
   #paused = false;
   #ended = false;
   #closed = false;
+  #secure = false;
   #error: unknown = undefined;
   #wake: (() => void) | undefined;
   #writes = new Set<(error: unknown) => void>();
@@ -97,6 +101,7 @@ export class NodeTLSServerConn {
     } as never);
     this.#handshake = new Promise((resolve, reject) => {
       tls.once("secure", () => {
+        this.#secure = true;
         const alpn = (tls as unknown as { alpnProtocol?: string | false })
           .alpnProtocol;
         resolve({ alpnProtocol: alpn ? alpn : null });
@@ -190,14 +195,32 @@ export class NodeTLSServerConn {
     return new Promise((resolve) => this.#tls.end(() => resolve()));
   }
 
+  /**
+   * Closes. Once the session is up, as Deno's own TLS conns do, TLS's
+   * close_notify is sent first (what was written before goes out too); a
+   * peer that does not take it within {@linkcode CLOSE_NOTIFY_WAIT} ms is
+   * cut off. During the handshake (a timeout, a stopped port) the socket is
+   * closed at once.
+   */
   close(): void {
     if (this.#closed) throw new Deno.errors.BadResource("closed");
     this.#closed = true;
-    this.#tls.destroy();
-    try {
-      this.#raw.close();
-    } catch {
-      // the bridge closed it already
+    const tls = this.#tls;
+    const finish = () => {
+      clearTimeout(timer);
+      tls.destroy();
+      try {
+        this.#raw.close();
+      } catch {
+        // the bridge closed it already
+      }
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (this.#secure && this.#error === undefined && !tls.destroyed) {
+      timer = setTimeout(finish, CLOSE_NOTIFY_WAIT);
+      tls.end(finish);
+    } else {
+      finish();
     }
     for (const settle of [...this.#writes]) {
       settle(new Deno.errors.Interrupted("closed"));

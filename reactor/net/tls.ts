@@ -51,6 +51,7 @@ import type {
   TLSClientOptions,
   TLSServerOptions,
 } from "../interfaces.ts";
+import { acceptErrorKind } from "./_accept_errors.ts";
 import { StreamTransport } from "./stream.ts";
 import type { StreamReactor } from "./stream_port.ts";
 import { TCPConnector, TCPPort } from "./tcp.ts";
@@ -152,21 +153,76 @@ async function loadNodeTLSServer(): Promise<
   return nodeTLSServer;
 }
 
+/** The default `handshakeTimeout` of TLS servers, in seconds. */
+const DEFAULT_HANDSHAKE_TIMEOUT = 30;
+
 /**
- * Runs the handshake on `conn` and records the ALPN result.
- * @throws {TLSHandshakeError} When it fails.
+ * Checks a `handshakeTimeout` option and applies the default.
+ * @throws {RangeError} When it is not a positive number or null.
+ */
+function handshakeTimeoutOf(
+  value: number | null | undefined,
+  action: string,
+): number | null {
+  if (value === undefined) return DEFAULT_HANDSHAKE_TIMEOUT;
+  if (value === null) return null;
+  if (typeof value !== "number" || !(value > 0) || value === Infinity) {
+    throw new RangeError(
+      `Cannot ${action}: handshakeTimeout must be a positive number of seconds or null, not ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Runs the handshake on `conn` and records the ALPN result. With a
+ * `timeout` (seconds), a handshake not done by then fails, and `conn` is
+ * closed.
+ * @throws {TLSHandshakeError} When it fails or times out.
  */
 async function handshake(
   conn: Deno.TlsConn | NodeTLSServerConn,
   peer: string,
+  timeout: number | null = null,
 ): Promise<void> {
   let info: Deno.TlsHandshakeInfo;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
+  if (timeout !== null) {
+    timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    }, timeout * 1000);
+  }
   try {
     info = await conn.handshake();
   } catch (e) {
+    if (timedOut) {
+      throw new TLSHandshakeError(
+        peer,
+        `timed out: no handshake within ${timeout} s (handshakeTimeout)`,
+        { cause: e },
+      );
+    }
     throw new TLSHandshakeError(peer, messageOf(e), { cause: e });
+  } finally {
+    clearTimeout(timer);
   }
   negotiated.set(conn as Deno.Conn, info.alpnProtocol ?? null);
+}
+
+/** Logs a failed server-side handshake: one line, with the reason. */
+function logServerHandshakeFailed(error: unknown, peer: string): void {
+  log.warn("TLS handshake with {peer} failed: {reason}", {
+    peer,
+    reason: error instanceof TLSHandshakeError
+      ? error.reason
+      : messageOf(error),
+  });
 }
 
 /**
@@ -213,6 +269,9 @@ function startTLS(transport: StreamTransport, options: StartTLSOptions): void {
       "Cannot start TLS as a server: options.cert and options.key (PEM) are required",
     );
   }
+  const timeout = side === "server"
+    ? handshakeTimeoutOf(options.handshakeTimeout, "start TLS as a server")
+    : null;
   const conn = transport.conn;
   if (
     negotiated.has(conn) ||
@@ -249,9 +308,14 @@ function startTLS(transport: StreamTransport, options: StartTLSOptions): void {
     const { NodeTLSServerConn } = await loadNodeTLSServer();
     const upgraded = new NodeTLSServerConn(plain, options);
     try {
-      await handshake(upgraded, peer);
+      await handshake(upgraded, peer, timeout);
     } catch (e) {
-      upgraded.close();
+      try {
+        upgraded.close();
+      } catch {
+        // closed by the timeout
+      }
+      logServerHandshakeFailed(e, peer);
       throw e;
     }
     return upgraded as unknown as Deno.Conn;
@@ -264,26 +328,44 @@ StreamTransport.setStartTLS(startTLS);
 
 // --------------------------------------------------------------------- ports
 
+/** A conn whose TLS handshake the listener runs. */
+type HandshakeConn = Deno.TlsConn | NodeTLSServerConn;
+
 /**
- * A `Deno.Listener` over a `Deno.TlsListener` whose `accept()` hands out
- * only connections whose handshake succeeded, so the port builds no
- * protocol for a failed one. Handshakes run concurrently (a slow client
- * does not hold up the others); a failed one is logged and closed. Closing
- * closes the connections still in their handshake.
+ * A `Deno.Listener` whose `accept()` hands out only connections whose TLS
+ * handshake succeeded, so the port builds no protocol for a failed one.
+ * Under it is either a plain TCP listener whose connections are wrapped in
+ * `node:tls` server sockets (closable mid-handshake, so a handshake timeout
+ * really frees the socket), or a `Deno.TlsListener` (no timeout).
+ * Handshakes run concurrently (a slow client does not hold up the others);
+ * a failed or timed-out one is logged and closed. A connection reset while
+ * queued is skipped here; other accept errors go to the port, which backs
+ * off or logs. Closing closes the connections still in their handshake.
  */
 class HandshakingListener {
   readonly addr: Deno.Addr;
-  #inner: Deno.TlsListener;
-  #ready: Deno.TlsConn[] = [];
+  #inner: Deno.Listener;
+  #wrap: (conn: Deno.Conn) => Promise<HandshakeConn>;
+  #timeout: number | null;
+  #ready: HandshakeConn[] = [];
   #error: unknown = undefined;
   #waiter: (() => void) | undefined;
   #resumePump: (() => void) | undefined;
   #closed = false;
-  #handshaking = new Map<Deno.TlsConn, Promise<void>>();
+  /** Conns in their handshake (plain until wrapped), closed by close(). */
+  #handshaking = new Set<HandshakeConn | Deno.Conn>();
+  /** The handshakes running, awaited before accept() reports the close. */
+  #pending = new Set<Promise<void>>();
   #pump: Promise<void>;
 
-  constructor(inner: Deno.TlsListener) {
+  constructor(
+    inner: Deno.Listener,
+    wrap: (conn: Deno.Conn) => Promise<HandshakeConn>,
+    timeout: number | null,
+  ) {
     this.#inner = inner;
+    this.#wrap = wrap;
+    this.#timeout = timeout;
     this.addr = inner.addr;
     this.#pump = this.#run();
   }
@@ -296,11 +378,12 @@ class HandshakingListener {
 
   async #run(): Promise<void> {
     while (!this.#closed) {
-      let conn: Deno.TlsConn;
+      let conn: Deno.Conn;
       try {
         conn = await this.#inner.accept();
       } catch (e) {
         if (this.#closed) break;
+        if (acceptErrorKind(e) === "transient") continue; // reset while queued
         this.#error = e; // the port logs it and backs off
         this.#notify();
         if (e instanceof Deno.errors.BadResource) break;
@@ -311,23 +394,41 @@ class HandshakingListener {
         conn.close();
         break;
       }
-      this.#handshaking.set(conn, this.#handshake(conn));
+      this.#handshaking.add(conn);
+      const done = this.#handshake(conn);
+      this.#pending.add(done);
+      done.then(() => this.#pending.delete(done));
     }
   }
 
-  async #handshake(conn: Deno.TlsConn): Promise<void> {
-    const peer = describe(conn.remoteAddr);
+  async #handshake(plain: Deno.Conn): Promise<void> {
+    let peer = "?";
+    let conn: HandshakeConn;
     try {
-      await handshake(conn, peer);
+      peer = describe(plain.remoteAddr);
+      conn = await this.#wrap(plain);
+    } catch (e) {
+      this.#handshaking.delete(plain);
+      if (!this.#closed) logServerHandshakeFailed(e, peer);
+      try {
+        plain.close();
+      } catch {
+        // already closed
+      }
+      return;
+    }
+    this.#handshaking.delete(plain);
+    this.#handshaking.add(conn);
+    try {
+      if (this.#closed) throw new Error("the port stopped listening");
+      await handshake(conn, peer, this.#timeout);
     } catch (e) {
       this.#handshaking.delete(conn);
-      if (!this.#closed) {
-        log.warn("{message}", { message: messageOf(e) });
-      }
+      if (!this.#closed) logServerHandshakeFailed(e, peer);
       try {
         conn.close();
       } catch {
-        // closed by close()
+        // closed by close() or the timeout
       }
       return;
     }
@@ -343,7 +444,7 @@ class HandshakingListener {
   async accept(): Promise<Deno.Conn> {
     for (;;) {
       const conn = this.#ready.shift();
-      if (conn !== undefined) return conn;
+      if (conn !== undefined) return conn as Deno.Conn;
       if (this.#error !== undefined) {
         const error = this.#error;
         this.#error = undefined;
@@ -355,7 +456,7 @@ class HandshakingListener {
       if (this.#closed) {
         // Let every op of ours end first (the sanitizers count them).
         await this.#pump;
-        await Promise.allSettled(this.#handshaking.values());
+        await Promise.allSettled(this.#pending);
         throw new Deno.errors.BadResource("Listener has been closed");
       }
       await new Promise<void>((resolve) => this.#waiter = resolve);
@@ -368,7 +469,7 @@ class HandshakingListener {
     }
     this.#closed = true;
     this.#inner.close();
-    for (const conn of [...this.#handshaking.keys(), ...this.#ready]) {
+    for (const conn of [...this.#handshaking, ...this.#ready]) {
       try {
         conn.close();
       } catch {
@@ -463,6 +564,8 @@ export class TLSTransport extends StreamTransport {
 export class TLSServerPort extends TCPPort {
   /** The certificate, key and ALPN protocols. */
   readonly tls: TLSServerOptions;
+  /** Seconds a client has to complete its handshake; null: no limit. */
+  readonly handshakeTimeout: number | null;
 
   /**
    * Makes a port, not yet listening: call `startListening()`.
@@ -483,23 +586,57 @@ export class TLSServerPort extends TCPPort {
     reactor: StreamReactor,
   ) {
     checkServerTLS(tls, "listen with TLS");
+    const timeout = handshakeTimeoutOf(
+      tls.handshakeTimeout,
+      "listen with TLS",
+    );
     super(port, factory, options, reactor);
     this.tls = tls;
+    this.handshakeTimeout = timeout;
   }
 
-  /** Binds with `Deno.listenTls`; accepts only handshaken connections. */
+  /**
+   * Binds and accepts only handshaken connections: over a plain TCP
+   * listener with `node:tls` server sockets when there is a handshake
+   * timeout, else with `Deno.listenTls`.
+   */
   protected override _listen(): Deno.Listener {
-    const inner = Deno.listenTls({
+    const tls = this.tls;
+    if (this.handshakeTimeout === null) {
+      const inner = Deno.listenTls({
+        transport: "tcp",
+        hostname: this.interface,
+        port: this.port,
+        tcpBacklog: this.backlog,
+        reusePort: this.reusePort,
+        cert: tls.cert,
+        key: tls.key,
+        alpnProtocols: tls.alpnProtocols,
+      });
+      return new HandshakingListener(
+        inner,
+        (conn) => Promise.resolve(conn as Deno.TlsConn),
+        null,
+      ) as unknown as Deno.Listener;
+    }
+    // Refuse a certificate or key that does not parse now, as
+    // Deno.listenTls would, rather than at each connection.
+    Deno.createHttpClient({ cert: tls.cert, key: tls.key }).close();
+    const inner = Deno.listen({
       transport: "tcp",
       hostname: this.interface,
       port: this.port,
       tcpBacklog: this.backlog,
       reusePort: this.reusePort,
-      cert: this.tls.cert,
-      key: this.tls.key,
-      alpnProtocols: this.tls.alpnProtocols,
-    });
-    return new HandshakingListener(inner) as unknown as Deno.Listener;
+    } as Deno.TcpListenOptions);
+    return new HandshakingListener(
+      inner,
+      async (conn) => {
+        const { NodeTLSServerConn } = await loadNodeTLSServer();
+        return new NodeTLSServerConn(conn, tls);
+      },
+      this.handshakeTimeout,
+    ) as unknown as Deno.Listener;
   }
 
   /** A {@linkcode TLSTransport} over the handshaken conn. */
