@@ -501,13 +501,21 @@ export interface IDatagramProtocol {
 export interface ListenUDPOptions {
   /** The address to bind (`0.0.0.0` by default). */
   interface?: string;
-  /** The largest datagram read (8192 by default). */
+  /**
+   * The largest datagram delivered whole (8192 by default, up to 65535); a
+   * longer one is delivered cut to this size, and the first cut on a port
+   * is logged as a warning naming `maxPacketSize`.
+   */
   maxPacketSize?: number;
 }
 
 /** UDP sockets. */
 export interface IReactorUDP {
-  /** Binds `port` (0: any) and delivers datagrams to `protocol`. */
+  /**
+   * Binds `port` (0: any) and delivers datagrams to `protocol`. Deno's UDP
+   * API is unstable: run with `--unstable-net` or put `"unstable": ["net"]`
+   * in your deno.json, else this throws a `UDPUnavailableError` saying so.
+   */
   listenUDP(
     port: number,
     protocol: IDatagramProtocol,
