@@ -89,6 +89,33 @@ class Lines {
     }
   }
 
+  /** Waits (bounded) until `pattern` (global) occurs `n` times. */
+  async matchCount(
+    pattern: RegExp,
+    n: number,
+    what: string,
+    ms = WAIT,
+  ): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if (this.count(pattern) >= n) return;
+      if (this.ended || Date.now() >= deadline) {
+        throw new Error(
+          `${this.ended ? "Ended" : "Timed out"} waiting for ${what} (${
+            this.count(pattern)
+          } so far); output: ${this.text.slice(-2000)}`,
+        );
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        timer = setTimeout(resolve, 250);
+      });
+      clearTimeout(timer);
+      this.#wake = undefined;
+    }
+  }
+
   /** How many times `pattern` (global) occurs so far. */
   count(pattern: RegExp): number {
     return [...this.text.matchAll(pattern)].length;

@@ -15,7 +15,8 @@ const STORM = 500;
 if (pythonMissing) console.log(`skipping the reset storms: ${pythonMissing}`);
 
 Deno.test({
-  name: "after 500 connect-and-reset clients a TCP echo server answers within 0.5 s",
+  name:
+    "after 500 connect-and-reset clients a TCP echo server answers within 0.5 s",
   ignore: pythonMissing !== null,
   fn: async () => {
     const server = await startServer("echo");
@@ -40,7 +41,8 @@ Deno.test({
 const certs = await testCerts();
 
 Deno.test({
-  name: "after 500 connect-and-reset clients a TLS echo server answers within 0.5 s",
+  name:
+    "after 500 connect-and-reset clients a TLS echo server answers within 0.5 s",
   ignore: pythonMissing !== null || certs === null,
   fn: async () => {
     const server = await startServer("tls", [
