@@ -55,7 +55,6 @@ class Pusher extends Protocol implements IPushProducer {
   static total = 0;
   sent = 0;
   paused = false;
-  readonly chunk = new Uint8Array(64 * 1024).fill(0x61);
   override connectionMade(): void {
     this.transport!.registerProducer(this, true);
     this.resumeProducing();
@@ -66,8 +65,9 @@ class Pusher extends Protocol implements IPushProducer {
   resumeProducing(): void {
     this.paused = false;
     while (!this.paused && this.sent < Pusher.total) {
-      this.transport!.write(this.chunk);
-      this.sent += this.chunk.length;
+      // A fresh chunk per write, as a real producer (a file) would have.
+      this.transport!.write(new Uint8Array(64 * 1024).fill(0x61));
+      this.sent += 64 * 1024;
     }
     if (this.sent >= Pusher.total) {
       this.transport!.unregisterProducer();
@@ -82,9 +82,9 @@ class Pusher extends Protocol implements IPushProducer {
 class Flooder extends Protocol {
   static total = 0;
   override connectionMade(): void {
-    const chunk = new Uint8Array(64 * 1024).fill(0x62);
-    for (let sent = 0; sent < Flooder.total; sent += chunk.length) {
-      this.transport!.write(chunk);
+    // A fresh chunk per write, as a protocol producing data would have.
+    for (let sent = 0; sent < Flooder.total; sent += 64 * 1024) {
+      this.transport!.write(new Uint8Array(64 * 1024).fill(0x62));
     }
     const buffered = (this.transport as { bufferedAmount?: number })
       .bufferedAmount;
