@@ -30,6 +30,12 @@ const log = new Logger("reactor.port");
 const ACCEPT_BACKOFF = 0.05;
 /** The longest pause between failing accepts, in seconds. */
 const MAX_ACCEPT_BACKOFF = 1;
+/**
+ * Seconds without an exhaustion failure (EMFILE ...) that end an episode:
+ * the next failure is logged again. Above the longest backoff, so a
+ * lasting shortage stays one episode.
+ */
+const EXHAUSTION_EPISODE_GAP = 2;
 /** Unexpected accept errors in a row that make the port pause. */
 const OTHER_ERRORS_BEFORE_PAUSE = 10;
 
@@ -57,8 +63,9 @@ function factoryName(factory: unknown): string {
  * while it was queued (ECONNABORTED, ECONNRESET, and the ENOTCONN Deno
  * reports for it) is skipped and the next one accepted at once; running
  * out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) is logged
- * once and accepting is retried after pauses growing to 1 s until one
- * succeeds; any other error is logged and accepting goes on.
+ * once per episode (failures less than 2 s apart) and accepting is
+ * retried after pauses growing to 1 s; any other error is logged and
+ * accepting goes on.
  *
  * The port registers with the reactor, so reactor shutdown stops it.
  * Stopping a port does not close the connections it accepted. Starting and
@@ -107,6 +114,10 @@ export abstract class StreamServerPort
   #wakeAccept: (() => void) | undefined = undefined;
   /** Failed accepts in the current exhaustion episode (EMFILE ...). */
   #exhaustedTries = 0;
+  /** When the last accept failed for exhaustion (reactor seconds). */
+  #lastExhausted = 0;
+  /** The end of this episode's failures has been logged. */
+  #recoveryLogged = false;
   /** Unexpected accept errors in a row. */
   #otherErrors = 0;
 
@@ -264,20 +275,32 @@ export abstract class StreamServerPort
           // Go on at once, unless the error keeps coming: then pause as
           // for exhaustion rather than spin.
           if (++this.#otherErrors < OTHER_ERRORS_BEFORE_PAUSE) continue;
-        } else if (this.#exhaustedTries++ === 0) {
+        } else {
           // EMFILE and friends: the listener is fine, we are out of
-          // something until connections close. Logged once per episode
-          // (until an accept works again), not per try. Only the message
-          // is logged: formatting a stack trace needs files (source
-          // maps), and with no descriptor left Deno 2.9 panics trying.
-          log.error(
-            "{factory}: could not accept a connection ({error}); retrying with pauses growing to {max} s until one succeeds (logged once until then)",
-            {
-              factory: factoryName(this.factory),
-              error: describeAcceptError(error),
-              max: MAX_ACCEPT_BACKOFF,
-            },
-          );
+          // something until connections close. Logged once per episode,
+          // not per try: an episode ends when no accept has failed so for
+          // EXHAUSTION_EPISODE_GAP seconds (freed descriptors are often
+          // taken again at once). Only the message is logged: formatting
+          // a stack trace needs files (source maps), and with no
+          // descriptor left Deno 2.9 panics trying.
+          const now = this.reactor.seconds();
+          if (
+            this.#exhaustedTries === 0 ||
+            now - this.#lastExhausted > EXHAUSTION_EPISODE_GAP
+          ) {
+            this.#exhaustedTries = 0;
+            this.#recoveryLogged = false;
+            log.error(
+              "{factory}: could not accept a connection ({error}); retrying with pauses growing to {max} s (logged once while this lasts)",
+              {
+                factory: factoryName(this.factory),
+                error: describeAcceptError(error),
+                max: MAX_ACCEPT_BACKOFF,
+              },
+            );
+          }
+          this.#exhaustedTries++;
+          this.#lastExhausted = now;
         }
         this.#backoff = this.#backoff === 0
           ? ACCEPT_BACKOFF
@@ -290,12 +313,12 @@ export abstract class StreamServerPort
         this.#backoffCall = undefined;
         continue;
       }
-      if (this.#exhaustedTries > 0) {
+      if (this.#exhaustedTries > 0 && !this.#recoveryLogged) {
+        this.#recoveryLogged = true;
         log.info(
           "{factory}: accepting connections again after {tries} failed tries",
           { factory: factoryName(this.factory), tries: this.#exhaustedTries },
         );
-        this.#exhaustedTries = 0;
       }
       this.#otherErrors = 0;
       this.#backoff = 0;
