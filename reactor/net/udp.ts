@@ -49,6 +49,13 @@ import {
   MulticastJoinError,
   UDPUnavailableError,
 } from "./udp_errors.ts";
+import {
+  canonicalIPv6,
+  checkPort,
+  IPV4,
+  MAX_IPV4_PAYLOAD,
+  MAX_IPV6_PAYLOAD,
+} from "./_udp_addresses.ts";
 import type {
   DatagramDestination,
   IAddress,
@@ -64,10 +71,6 @@ import type {
 const log = new Logger("reactor.udp");
 const encoder = new TextEncoder();
 
-/** The largest UDP payload over IPv4 (65 535 - 8 UDP - 20 IP header bytes). */
-const MAX_IPV4_PAYLOAD = 65507;
-/** The largest UDP payload over IPv6 without jumbograms. */
-const MAX_IPV6_PAYLOAD = 65527;
 /**
  * Bytes each receive may fill: more than any UDP payload, so the kernel
  * never cuts a datagram and its real length is known.
@@ -115,29 +118,6 @@ export interface UDPPortOptions extends ListenUDPOptions {
 
 type Membership = Deno.MulticastV4Membership | Deno.MulticastV6Membership;
 
-const IPV4 =
-  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-/** The canonical form of an IPv6 literal, or null if `host` is not one. */
-function canonicalIPv6(host: string): string | null {
-  if (!host.includes(":") || host.includes("[") || host.includes("%")) {
-    return null;
-  }
-  try {
-    return new URL(`http://[${host}]/`).hostname.slice(1, -1);
-  } catch {
-    return null;
-  }
-}
-
-function checkPort(port: number, what: string): void {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(
-      `Invalid ${what} ${port}: expected an integer from 0 to 65535`,
-    );
-  }
-}
-
 /**
  * A bound UDP socket: the `IListeningPort` that `reactor.listenUDP`
  * returns, and the `IUDPTransport` its protocol gets.
@@ -155,9 +135,6 @@ function checkPort(port: number, what: string): void {
  *   cut to `maxPacketSize` bytes, and the first such cut on a port is
  *   logged as a warning naming `maxPacketSize`; zero-length datagrams are
  *   delivered as empty arrays.
- * - `Deno.listenDatagram` needs `--unstable-net` (or `"unstable": ["net"]`
- *   in deno.json): without it `startListening()` throws a
- *   {@linkcode UDPUnavailableError}.
  * - `write(data, addr?)` queues one datagram; queued datagrams go out in
  *   order, one `send` at a time.
  * - `connect(host, port)` makes it connected UDP: datagrams from any other
