@@ -8,8 +8,22 @@
 
 import { Buffer } from "node:buffer";
 import { Duplex } from "node:stream";
-import { TLSSocket } from "node:tls";
+import { createSecureContext, TLSSocket } from "node:tls";
 import type { StartTLSOptions } from "../interfaces.ts";
+
+/** A parsed certificate and key, shared by the conns of one port. */
+export type SecureContext = ReturnType<typeof createSecureContext>;
+
+/**
+ * Parses `cert` and `key` once: a port passes the result to each
+ * {@linkcode NodeTLSServerConn} rather than have every connection parse
+ * the PEM texts again.
+ */
+export function makeSecureContext(
+  options: Pick<StartTLSOptions, "cert" | "key">,
+): SecureContext {
+  return createSecureContext({ cert: options.cert, key: options.key });
+}
 
 /** How long close() waits for close_notify to be taken, in ms. */
 const CLOSE_NOTIFY_WAIT = 1000;
@@ -39,7 +53,11 @@ export class NodeTLSServerConn {
   #writes = new Set<(error: unknown) => void>();
   #handshake: Promise<Deno.TlsHandshakeInfo>;
 
-  constructor(raw: Deno.Conn, options: StartTLSOptions) {
+  constructor(
+    raw: Deno.Conn,
+    options: StartTLSOptions,
+    context?: SecureContext,
+  ) {
     this.#raw = raw;
     // The TLS layer writes each record on its own: without this, Nagle's
     // algorithm and delayed ACKs stall every handshake flight by ~40 ms.
@@ -94,8 +112,10 @@ export class NodeTLSServerConn {
     });
     const tls = this.#tls = new TLSSocket(bridge as never, {
       isServer: true,
-      cert: options.cert,
-      key: options.key,
+      ...(context ? { secureContext: context } : {
+        cert: options.cert,
+        key: options.key,
+      }),
       ALPNProtocols: options.alpnProtocols,
       allowHalfOpen: true,
     } as never);

@@ -50,7 +50,7 @@
  */
 
 import { Logger } from "../../log/mod.ts";
-import type { NodeTLSServerConn } from "./_tls_node_server.ts";
+import type { NodeTLSServerConn, SecureContext } from "./_tls_node_server.ts";
 import { ConnectError } from "../errors.ts";
 import type { Failure } from "../../deferred/failure.ts";
 import type {
@@ -638,6 +638,8 @@ export class TLSServerPort extends TCPPort {
     // Refuse a certificate or key that does not parse now, as
     // Deno.listenTls would, rather than at each connection.
     Deno.createHttpClient({ cert: tls.cert, key: tls.key }).close();
+    let context: SecureContext | undefined; // parsed once, at the first client
+    loadNodeTLSServer().catch(() => {}); // start loading before any client
     const inner = Deno.listen({
       transport: "tcp",
       hostname: this.interface,
@@ -648,8 +650,10 @@ export class TLSServerPort extends TCPPort {
     return new HandshakingListener(
       inner,
       async (conn) => {
-        const { NodeTLSServerConn } = await loadNodeTLSServer();
-        return new NodeTLSServerConn(conn, tls);
+        const { makeSecureContext, NodeTLSServerConn } =
+          await loadNodeTLSServer();
+        context ??= makeSecureContext(tls);
+        return new NodeTLSServerConn(conn, tls, context);
       },
       this.handshakeTimeout,
     ) as unknown as Deno.Listener;

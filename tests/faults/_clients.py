@@ -3,6 +3,10 @@
 # descriptor limit. Usage: python3 _clients.py MODE COUNT HOST PORT
 #   reset  - open COUNT connections at once, then reset them all
 #            (SO_LINGER 0 makes close() send RST); prints "RESET n".
+#   unixclose - the same against the UNIX socket at HOST (PORT unused),
+#            closing (a UNIX socket has no reset); prints "CLOSED n".
+#   unixecho - COUNT honest echo exchanges over the UNIX socket at HOST;
+#            prints "ECHO ms" with the slowest one's time.
 #   idle   - open COUNT connections and keep them open until stdin closes;
 #            prints "OPEN n", then closes them all.
 #   stall  - open COUNT connections and send nothing (a stalled TLS
@@ -39,6 +43,36 @@ if mode == "reset":
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
     print("RESET %d" % count, flush=True)
+elif mode == "unixclose":
+    socks = []
+    for _ in range(count):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(host)
+        socks.append(s)
+    for s in socks:
+        s.close()
+    print("CLOSED %d" % count, flush=True)
+elif mode == "unixecho":
+    slowest = 0.0
+    for i in range(count):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(host)
+        text = b"honest %d" % i
+        start = time.monotonic()
+        s.sendall(text)
+        got = b""
+        while len(got) < len(text):
+            chunk = s.recv(len(text) - len(got))
+            if not chunk:
+                break
+            got += chunk
+        slowest = max(slowest, time.monotonic() - start)
+        s.close()
+        if got != text:
+            sys.exit("echoed %r, not %r" % (got, text))
+    print("ECHO %.1f" % (slowest * 1000), flush=True)
 elif mode == "idle":
     socks = open_all(count)
     print("OPEN %d" % len(socks), flush=True)

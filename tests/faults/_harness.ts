@@ -187,12 +187,16 @@ export async function startServer(
   args: string[] = [],
   options: { ulimit?: number } = {},
 ): Promise<ServerChild> {
+  const unix = mode === "unix" ? [`--allow-net=127.0.0.1,unix:${args[0]}`] : [
+    "--allow-net=127.0.0.1",
+  ];
   const deno = [
     Deno.execPath(),
     "run",
     "--quiet",
-    "--allow-net=127.0.0.1",
+    ...unix,
     "--allow-read",
+    "--allow-write",
     SERVER,
     mode,
     ...args,
@@ -221,21 +225,21 @@ export async function startServer(
     child.ports = JSON.parse(m[1]);
   } catch (e) {
     await child.stop().catch(() => {});
-    throw e;
+    throw new Error(`${(e as Error).message}; stderr: ${child.stderr.text}`);
   }
   return child;
 }
 
-/** A python3 client child (`_clients.py MODE COUNT 127.0.0.1 PORT`). */
+/** A python3 client child (`_clients.py MODE COUNT HOST PORT`). */
 export class ClientsChild {
   readonly process: Deno.ChildProcess;
   readonly stdout: Lines;
   readonly stderr: Lines;
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
 
-  constructor(mode: string, count: number, port: number) {
+  constructor(mode: string, count: number, port: number, host = "127.0.0.1") {
     this.process = new Deno.Command(python(), {
-      args: [CLIENTS, mode, String(count), "127.0.0.1", String(port)],
+      args: [CLIENTS, mode, String(count), host, String(port)],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

@@ -6,6 +6,7 @@
 //
 // Modes:
 //   echo                  TCP echo.
+//   unix PATH             UNIX socket echo at PATH.
 //   tls CERT KEY TIMEOUT  TLS echo with handshakeTimeout TIMEOUT (s).
 //   loris PERIOD          TCP echo behind TimeoutFactory(PERIOD s).
 //   push BYTES            writes BYTES to each client from a push producer.
@@ -135,6 +136,10 @@ let ready: Record<string, number>;
 switch (mode) {
   case "echo":
     ready = { port: tcp(quiet(Factory.forProtocol(Echo))) };
+    break;
+  case "unix":
+    reactor.listenUNIX(args[0], quiet(Factory.forProtocol(Echo)));
+    ready = {};
     break;
   case "tls": {
     const [certFile, keyFile, timeout] = args;
