@@ -215,6 +215,12 @@ export interface StartTLSOptions {
   alpnProtocols?: string[];
   /** Which side of the handshake this end takes (default: client). */
   side?: "client" | "server";
+  /**
+   * Server side: seconds the peer has to complete the handshake (default
+   * 30); then the connection is closed, with a `TLSHandshakeError` as the
+   * reason, and a warning is logged. `null`: no limit.
+   */
+  handshakeTimeout?: number | null;
 }
 
 /**
@@ -392,6 +398,15 @@ export interface TLSServerOptions {
   key: string;
   /** ALPN protocols to accept, in order of preference. */
   alpnProtocols?: string[];
+  /**
+   * Seconds a client has to complete the handshake (default 30); then its
+   * connection is closed and a warning saying so is logged, so clients
+   * that connect and send nothing cannot hold sockets forever. `null`: no
+   * limit, and the port runs on `Deno.listenTls`, which moves bulk data
+   * about twice as fast but cannot close a connection whose handshake
+   * stalls (Deno keeps the socket until the client sends or closes).
+   */
+  handshakeTimeout?: number | null;
 }
 
 /** TLS settings of an outgoing TLS connection. */
@@ -494,13 +509,21 @@ export interface IDatagramProtocol {
 export interface ListenUDPOptions {
   /** The address to bind (`0.0.0.0` by default). */
   interface?: string;
-  /** The largest datagram read (8192 by default). */
+  /**
+   * The largest datagram delivered whole (8192 by default, up to 65535); a
+   * longer one is delivered cut to this size, and the first cut on a port
+   * is logged as a warning naming `maxPacketSize`.
+   */
   maxPacketSize?: number;
 }
 
 /** UDP sockets. */
 export interface IReactorUDP {
-  /** Binds `port` (0: any) and delivers datagrams to `protocol`. */
+  /**
+   * Binds `port` (0: any) and delivers datagrams to `protocol`. Deno's UDP
+   * API is unstable: run with `--unstable-net` or put `"unstable": ["net"]`
+   * in your deno.json, else this throws a `UDPUnavailableError` saying so.
+   */
   listenUDP(
     port: number,
     protocol: IDatagramProtocol,

@@ -8,8 +8,25 @@
 
 import { Buffer } from "node:buffer";
 import { Duplex } from "node:stream";
-import { TLSSocket } from "node:tls";
+import { createSecureContext, TLSSocket } from "node:tls";
 import type { StartTLSOptions } from "../interfaces.ts";
+
+/** A parsed certificate and key, shared by the conns of one port. */
+export type SecureContext = ReturnType<typeof createSecureContext>;
+
+/**
+ * Parses `cert` and `key` once: a port passes the result to each
+ * {@linkcode NodeTLSServerConn} rather than have every connection parse
+ * the PEM texts again.
+ */
+export function makeSecureContext(
+  options: Pick<StartTLSOptions, "cert" | "key">,
+): SecureContext {
+  return createSecureContext({ cert: options.cert, key: options.key });
+}
+
+/** How long close() waits for close_notify to be taken, in ms. */
+const CLOSE_NOTIFY_WAIT = 1000;
 
 /**
  * The server side of an upgraded connection: Deno's `node:tls` `TLSSocket`
@@ -30,12 +47,17 @@ export class NodeTLSServerConn {
   #paused = false;
   #ended = false;
   #closed = false;
+  #secure = false;
   #error: unknown = undefined;
   #wake: (() => void) | undefined;
   #writes = new Set<(error: unknown) => void>();
   #handshake: Promise<Deno.TlsHandshakeInfo>;
 
-  constructor(raw: Deno.Conn, options: StartTLSOptions) {
+  constructor(
+    raw: Deno.Conn,
+    options: StartTLSOptions,
+    context?: SecureContext,
+  ) {
     this.#raw = raw;
     // The TLS layer writes each record on its own: without this, Nagle's
     // algorithm and delayed ACKs stall every handshake flight by ~40 ms.
@@ -90,13 +112,16 @@ export class NodeTLSServerConn {
     });
     const tls = this.#tls = new TLSSocket(bridge as never, {
       isServer: true,
-      cert: options.cert,
-      key: options.key,
+      ...(context ? { secureContext: context } : {
+        cert: options.cert,
+        key: options.key,
+      }),
       ALPNProtocols: options.alpnProtocols,
       allowHalfOpen: true,
     } as never);
     this.#handshake = new Promise((resolve, reject) => {
       tls.once("secure", () => {
+        this.#secure = true;
         const alpn = (tls as unknown as { alpnProtocol?: string | false })
           .alpnProtocol;
         resolve({ alpnProtocol: alpn ? alpn : null });
@@ -190,14 +215,32 @@ export class NodeTLSServerConn {
     return new Promise((resolve) => this.#tls.end(() => resolve()));
   }
 
+  /**
+   * Closes. Once the session is up, as Deno's own TLS conns do, TLS's
+   * close_notify is sent first (what was written before goes out too); a
+   * peer that does not take it within {@linkcode CLOSE_NOTIFY_WAIT} ms is
+   * cut off. During the handshake (a timeout, a stopped port) the socket is
+   * closed at once.
+   */
   close(): void {
     if (this.#closed) throw new Deno.errors.BadResource("closed");
     this.#closed = true;
-    this.#tls.destroy();
-    try {
-      this.#raw.close();
-    } catch {
-      // the bridge closed it already
+    const tls = this.#tls;
+    const finish = () => {
+      clearTimeout(timer);
+      tls.destroy();
+      try {
+        this.#raw.close();
+      } catch {
+        // the bridge closed it already
+      }
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (this.#secure && this.#error === undefined && !tls.destroyed) {
+      timer = setTimeout(finish, CLOSE_NOTIFY_WAIT);
+      tls.end(finish);
+    } else {
+      finish();
     }
     for (const settle of [...this.#writes]) {
       settle(new Deno.errors.Interrupted("closed"));

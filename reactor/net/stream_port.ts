@@ -8,6 +8,7 @@
  * @module
  */
 
+import { acceptErrorKind, describeAcceptError } from "./_accept_errors.ts";
 import { logFactoryError } from "./_factory_errors.ts";
 import { Deferred } from "../../deferred/deferred.ts";
 import { Failure } from "../../deferred/failure.ts";
@@ -29,6 +30,14 @@ const log = new Logger("reactor.port");
 const ACCEPT_BACKOFF = 0.05;
 /** The longest pause between failing accepts, in seconds. */
 const MAX_ACCEPT_BACKOFF = 1;
+/**
+ * Seconds without an exhaustion failure (EMFILE ...) that end an episode:
+ * the next failure is logged again. Above the longest backoff, so a
+ * lasting shortage stays one episode.
+ */
+const EXHAUSTION_EPISODE_GAP = 2;
+/** Unexpected accept errors in a row that make the port pause. */
+const OTHER_ERRORS_BEFORE_PAUSE = 10;
 
 /** The reactor services a port or connector uses. */
 export type StreamReactor = IReactorTime & IReactorResources;
@@ -48,9 +57,15 @@ function factoryName(factory: unknown): string {
  * A listening stream socket: accepts connections and serves them with
  * protocols from `factory`. The factory gets `doStart()` when the port
  * starts listening and `doStop()` once it has stopped. A factory whose
- * `buildProtocol` throws or returns null has that connection closed; an
- * error accepting (such as EMFILE, too many open files) is logged and
- * accepting resumes after a short pause, growing to 1 s while it lasts.
+ * `buildProtocol` throws or returns null has that connection closed.
+ *
+ * Accept errors are sorted as Twisted does: a connection reset or aborted
+ * while it was queued (ECONNABORTED, ECONNRESET, and the ENOTCONN Deno
+ * reports for it) is skipped and the next one accepted at once; running
+ * out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) is logged
+ * once per episode (failures less than 2 s apart) and accepting is
+ * retried after pauses growing to 1 s; any other error is logged and
+ * accepting goes on.
  *
  * The port registers with the reactor, so reactor shutdown stops it.
  * Stopping a port does not close the connections it accepted. Starting and
@@ -97,6 +112,14 @@ export abstract class StreamServerPort
   #backoff = 0;
   #backoffCall: IDelayedCall | undefined = undefined;
   #wakeAccept: (() => void) | undefined = undefined;
+  /** Failed accepts in the current exhaustion episode (EMFILE ...). */
+  #exhaustedTries = 0;
+  /** When the last accept failed for exhaustion (reactor seconds). */
+  #lastExhausted = 0;
+  /** The end of this episode's failures has been logged. */
+  #recoveryLogged = false;
+  /** Unexpected accept errors in a row. */
+  #otherErrors = 0;
 
   /**
    * Makes a port that is not listening yet; `startListening()` binds it.
@@ -234,23 +257,54 @@ export abstract class StreamServerPort
           });
           break;
         }
-        // EMFILE and friends: the listener is fine, we are out of
-        // something. Wait, then try again. Only the message is logged:
-        // formatting a stack trace needs files (source maps), and with no
-        // file descriptor left Deno 2.9 panics trying.
+        const kind = acceptErrorKind(error);
+        if (kind === "transient") {
+          // A client reset or aborted while queued: nothing is wrong
+          // with the listener, so take the next connection at once.
+          this.#otherErrors = 0;
+          continue;
+        }
+        if (kind === "other") {
+          log.error(
+            "{factory}: could not accept a connection ({error}); accepting again",
+            {
+              factory: factoryName(this.factory),
+              error: describeAcceptError(error),
+            },
+          );
+          // Go on at once, unless the error keeps coming: then pause as
+          // for exhaustion rather than spin.
+          if (++this.#otherErrors < OTHER_ERRORS_BEFORE_PAUSE) continue;
+        } else {
+          // EMFILE and friends: the listener is fine, we are out of
+          // something until connections close. Logged once per episode,
+          // not per try: an episode ends when no accept has failed so for
+          // EXHAUSTION_EPISODE_GAP seconds (freed descriptors are often
+          // taken again at once). Only the message is logged: formatting
+          // a stack trace needs files (source maps), and with no
+          // descriptor left Deno 2.9 panics trying.
+          const now = this.reactor.seconds();
+          if (
+            this.#exhaustedTries === 0 ||
+            now - this.#lastExhausted > EXHAUSTION_EPISODE_GAP
+          ) {
+            this.#exhaustedTries = 0;
+            this.#recoveryLogged = false;
+            log.error(
+              "{factory}: could not accept a connection ({error}); retrying with pauses growing to {max} s (logged once while this lasts)",
+              {
+                factory: factoryName(this.factory),
+                error: describeAcceptError(error),
+                max: MAX_ACCEPT_BACKOFF,
+              },
+            );
+          }
+          this.#exhaustedTries++;
+          this.#lastExhausted = now;
+        }
         this.#backoff = this.#backoff === 0
           ? ACCEPT_BACKOFF
           : Math.min(MAX_ACCEPT_BACKOFF, this.#backoff * 2);
-        log.error(
-          "{factory}: could not accept a connection ({error}); retrying in {delay} s",
-          {
-            factory: factoryName(this.factory),
-            error: error instanceof Error
-              ? `${error.name}: ${error.message}`
-              : String(error),
-            delay: this.#backoff,
-          },
-        );
         await new Promise<void>((resolve) => {
           this.#wakeAccept = resolve;
           this.#backoffCall = this.reactor.callLater(this.#backoff, resolve);
@@ -259,6 +313,14 @@ export abstract class StreamServerPort
         this.#backoffCall = undefined;
         continue;
       }
+      if (this.#exhaustedTries > 0 && !this.#recoveryLogged) {
+        this.#recoveryLogged = true;
+        log.info(
+          "{factory}: accepting connections again after {tries} failed tries",
+          { factory: factoryName(this.factory), tries: this.#exhaustedTries },
+        );
+      }
+      this.#otherErrors = 0;
       this.#backoff = 0;
       if (this.#stopping) {
         conn.close();

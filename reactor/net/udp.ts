@@ -5,10 +5,17 @@
  *
  * What Deno 2.9 does, measured on Linux, and what this module makes of it:
  *
- * - **Oversized datagrams are truncated.** A datagram longer than
- *   `maxPacketSize` is delivered cut to its first `maxPacketSize` bytes, with
- *   no sign that it was cut (`DatagramConn.receive(buffer)` does not expose
- *   `MSG_TRUNC`). Twisted's `recvfrom(maxPacketSize)` behaves the same.
+ * - **Oversized datagrams are cut, and that is logged.**
+ *   `DatagramConn.receive(buffer)` silently cuts a datagram longer than
+ *   `buffer` (it does not expose `MSG_TRUNC`). So every receive here gets a
+ *   64 KiB window, more than any UDP payload: datagrams up to
+ *   `maxPacketSize` arrive whole, and a longer one is delivered cut to
+ *   `maxPacketSize` bytes (as Twisted's `recvfrom(maxPacketSize)` does)
+ *   with a warning naming `maxPacketSize`, logged once per port.
+ * - **It needs `--unstable-net`.** `Deno.listenDatagram` exists only with
+ *   the flag or `"unstable": ["net"]` in deno.json (the package's own
+ *   deno.json has it, a script of yours may not): without it,
+ *   `startListening()` throws a {@linkcode UDPUnavailableError} saying so.
  * - **ICMP "port unreachable" is never reported.** `DatagramConn` has no
  *   `connect()`, so the socket stays unconnected at the OS level, and Linux
  *   reports ICMP errors only on connected sockets: a `send` to a closed
@@ -40,7 +47,15 @@ import {
   InvalidAddressError,
   MessageLengthError,
   MulticastJoinError,
+  UDPUnavailableError,
 } from "./udp_errors.ts";
+import {
+  canonicalIPv6,
+  checkPort,
+  IPV4,
+  MAX_IPV4_PAYLOAD,
+  MAX_IPV6_PAYLOAD,
+} from "./_udp_addresses.ts";
 import type {
   DatagramDestination,
   IAddress,
@@ -56,12 +71,13 @@ import type {
 const log = new Logger("reactor.udp");
 const encoder = new TextEncoder();
 
-/** The largest UDP payload over IPv4 (65 535 - 8 UDP - 20 IP header bytes). */
-const MAX_IPV4_PAYLOAD = 65507;
-/** The largest UDP payload over IPv6 without jumbograms. */
-const MAX_IPV6_PAYLOAD = 65527;
-/** The smallest receive slab (see `UDPPort`'s read loop). */
-const SLAB_SIZE = 64 * 1024;
+/**
+ * Bytes each receive may fill: more than any UDP payload, so the kernel
+ * never cuts a datagram and its real length is known.
+ */
+const RECEIVE_WINDOW = 64 * 1024;
+/** The receive slab (see `UDPPort`'s read loop): four windows. */
+const SLAB_SIZE = 4 * RECEIVE_WINDOW;
 
 /**
  * A UDP transport that can join multicast groups. {@linkcode UDPPort}
@@ -102,29 +118,6 @@ export interface UDPPortOptions extends ListenUDPOptions {
 
 type Membership = Deno.MulticastV4Membership | Deno.MulticastV6Membership;
 
-const IPV4 =
-  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-/** The canonical form of an IPv6 literal, or null if `host` is not one. */
-function canonicalIPv6(host: string): string | null {
-  if (!host.includes(":") || host.includes("[") || host.includes("%")) {
-    return null;
-  }
-  try {
-    return new URL(`http://[${host}]/`).hostname.slice(1, -1);
-  } catch {
-    return null;
-  }
-}
-
-function checkPort(port: number, what: string): void {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(
-      `Invalid ${what} ${port}: expected an integer from 0 to 65535`,
-    );
-  }
-}
-
 /**
  * A bound UDP socket: the `IListeningPort` that `reactor.listenUDP`
  * returns, and the `IUDPTransport` its protocol gets.
@@ -135,9 +128,13 @@ function checkPort(port: number, what: string): void {
  * - Each datagram reaches `datagramReceived(data, addr)` with bytes the
  *   protocol may keep and the sender as a `"UDP"` address. An error it
  *   throws is logged and the port keeps receiving. The bytes are a view
- *   into a receive slab of 64 KiB (or 4 x `maxPacketSize`) that is never
- *   reused: keeping one datagram keeps its slab alive, so copy
- *   (`data.slice()`) datagrams you keep for long in large numbers.
+ *   into a receive slab of 256 KiB that is never reused: keeping one
+ *   datagram keeps its slab alive, so copy (`data.slice()`) datagrams you
+ *   keep for long in large numbers.
+ * - A datagram longer than `maxPacketSize` (8192 by default) is delivered
+ *   cut to `maxPacketSize` bytes, and the first such cut on a port is
+ *   logged as a warning naming `maxPacketSize`; zero-length datagrams are
+ *   delivered as empty arrays.
  * - `write(data, addr?)` queues one datagram; queued datagrams go out in
  *   order, one `send` at a time.
  * - `connect(host, port)` makes it connected UDP: datagrams from any other
@@ -182,7 +179,7 @@ export class UDPPort
   readonly port: number;
   /** The interface asked for. */
   readonly interface: string;
-  /** The largest datagram delivered whole; longer ones are truncated. */
+  /** The largest datagram delivered whole; longer ones are cut (logged once). */
   readonly maxPacketSize: number;
   /** The protocol datagrams are delivered to. */
   readonly protocol: IDatagramProtocol;
@@ -200,6 +197,7 @@ export class UDPPort
   /** The socket is closed (or closing): writes are ignored. */
   #closed = false;
   #readLoop?: Promise<void>;
+  #warnedCut = false;
 
   #connectedHost?: string;
   #connectedPort = 0;
@@ -259,6 +257,7 @@ export class UDPPort
    * and starts receiving.
    *
    * @throws {CannotListenError} When the address cannot be bound.
+   * @throws {UDPUnavailableError} When Deno runs without `--unstable-net`.
    * @throws {Error} When called twice.
    */
   startListening(): void {
@@ -275,8 +274,12 @@ export class UDPPort
         port: this.port,
         reuseAddress: this.#reuseAddress,
       };
+      if (!this.#open && typeof Deno.listenDatagram !== "function") {
+        throw new UDPUnavailableError();
+      }
       conn = this.#open ? this.#open(opts) : Deno.listenDatagram(opts);
     } catch (e) {
+      if (e instanceof UDPUnavailableError) throw e;
       throw new CannotListenError(hostname, this.port, { cause: e });
     }
     this.#conn = conn;
@@ -621,27 +624,33 @@ export class UDPPort
    * after the previous one, and delivered as views of it: no copy, and no
    * allocation per datagram (copying 64 bytes out with `slice()` cost more
    * than the rest of the delivery). A slab is never written twice, so a
-   * protocol may keep what it gets; a new slab is taken when fewer than
-   * `maxPacketSize` bytes are left.
+   * protocol may keep what it gets; a new slab is taken when less than a
+   * receive window is left. The window is larger than any datagram, so the
+   * real length is known and a cut to `maxPacketSize` is never silent.
    */
   async #read(conn: Deno.DatagramConn): Promise<void> {
     const size = this.maxPacketSize;
-    const slabSize = Math.max(SLAB_SIZE, size * 4);
-    let slab = new Uint8Array(slabSize);
+    let slab = new Uint8Array(SLAB_SIZE);
     let offset = 0;
     const protocol = this.protocol;
     while (!this.#stopping) {
       let data: Uint8Array;
       let from: Deno.NetAddr;
-      if (slab.length - offset < size) {
-        slab = new Uint8Array(slabSize);
+      if (slab.length - offset < RECEIVE_WINDOW) {
+        slab = new Uint8Array(SLAB_SIZE);
         offset = 0;
       }
       try {
-        const got = await conn.receive(slab.subarray(offset, offset + size));
+        const got = await conn.receive(
+          slab.subarray(offset, offset + RECEIVE_WINDOW),
+        );
         data = got[0];
         from = got[1] as Deno.NetAddr;
         offset += data.length;
+        if (data.length > size) {
+          this.#cut(data.length, from);
+          data = data.subarray(0, size);
+        }
       } catch (e) {
         if (this.#stopping) return;
         if (e instanceof Deno.errors.ConnectionRefused) {
@@ -685,6 +694,21 @@ export class UDPPort
         this.#protocolFailed("datagramReceived", e);
       }
     }
+  }
+
+  /** A datagram was cut to `maxPacketSize`: warn, once per port. */
+  #cut(length: number, from: Deno.NetAddr): void {
+    if (this.#warnedCut) return;
+    this.#warnedCut = true;
+    log.warn(
+      "UDP port {port}: a datagram of {length} bytes from {from} was cut to maxPacketSize ({max} bytes); pass a larger maxPacketSize to listenUDP to receive it whole (further cuts on this port are not logged)",
+      {
+        port: this.#host?.port,
+        length,
+        from: `${from.hostname}:${from.port}`,
+        max: this.maxPacketSize,
+      },
+    );
   }
 
   #refused(): void {

@@ -1,7 +1,8 @@
 /**
  * The errors of UDP transports ({@linkcode UDPPort} in `udp.ts`): a
  * datagram too long to send, an address that is not an IP address of the
- * port's family, a multicast membership change that failed.
+ * port's family, a multicast membership change that failed, UDP itself
+ * missing because Deno runs without `--unstable-net`.
  *
  * @module
  */
@@ -98,6 +99,34 @@ export class MulticastJoinError extends Error {
   ) {
     super(
       `Cannot change membership of multicast group ${group}: ${reason}`,
+      options,
+    );
+  }
+}
+
+/**
+ * UDP is not available: Deno runs without `--unstable-net`, so
+ * `Deno.listenDatagram` does not exist. Run with `--unstable-net`, or add
+ * `"unstable": ["net"]` to the deno.json that applies to your script.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UDPUnavailableError } from "@twisted-deno/core/reactor/net";
+ *
+ * const e = new UDPUnavailableError();
+ * assert.equal(e.name, "UDPUnavailableError");
+ * assert.match(e.message, /--unstable-net/);
+ * assert.match(e.message, /"unstable": \["net"\]/);
+ * ```
+ */
+export class UDPUnavailableError extends Error {
+  /** Always `"UDPUnavailableError"`. */
+  override readonly name = "UDPUnavailableError";
+  /** Describes what is missing and how to get it. */
+  constructor(options?: ErrorOptions) {
+    super(
+      'Cannot listen on UDP: Deno.listenDatagram is not available (Deno\'s UDP API is unstable); run deno with --unstable-net, or add "unstable": ["net"] to your deno.json',
       options,
     );
   }

@@ -759,6 +759,110 @@ tlsTest("startTLS refuses bad options and a second upgrade", async (c) => {
   }
 });
 
+// ------------------------------------------------------ handshakeTimeout
+
+tlsTest(
+  "server startTLS with handshakeTimeout: a peer that never shakes hands is closed and the timeout logged",
+  async (c) => {
+    using logs = captureLogs();
+    class Upgrading extends Recorder {
+      override dataReceived(data: Uint8Array): void {
+        super.dataReceived(data);
+        if (decode(this.received) === "STARTTLS\n") {
+          this.transport!.startTLS({
+            side: "server",
+            cert: c.certPem,
+            key: c.keyPem,
+            handshakeTimeout: 0.2,
+          });
+        }
+      }
+    }
+    const server = new Server(() => new Upgrading());
+    const port = reactor.listenTCP(0, server, { interface: LOOPBACK });
+    try {
+      const conn = await Deno.connect({
+        hostname: LOOPBACK,
+        port: tcpHost(port).port,
+      });
+      try {
+        await conn.write(encode("STARTTLS\n"));
+        // No ClientHello follows: the server gives up and closes.
+        const buf = new Uint8Array(64);
+        assert.equal(
+          await within(5_000, "the server to close", conn.read(buf)),
+          null,
+        );
+      } finally {
+        conn.close();
+      }
+      const reason = await server.built[0].closed();
+      assert.ok(reason.check(TLSHandshakeError), String(reason));
+      assert.match(
+        reason.getErrorMessage(),
+        /TLS handshake with 127\.0\.0\.1:\d+ failed: timed out: no handshake within 0\.2 s \(handshakeTimeout\)/,
+      );
+      const lines = logs.messages.filter((m) => /handshakeTimeout/.test(m));
+      assert.equal(lines.length, 1, logs.messages.join("\n"));
+      assert.match(
+        lines[0],
+        /^TLS handshake with 127\.0\.0\.1:\d+ failed: timed out/,
+      );
+    } finally {
+      await port.stopListening();
+    }
+  },
+);
+
+tlsTest(
+  "listenSSL with handshakeTimeout null runs on Deno.listenTls and serves",
+  async (c) => {
+    const server = new Server(() => new Echo());
+    const port = reactor.listenSSL(0, server, {
+      cert: c.certPem,
+      key: c.keyPem,
+      handshakeTimeout: null,
+    }, { interface: LOOPBACK });
+    const client = new Client(() => new Recorder());
+    try {
+      reactor.connectSSL(LOOPBACK, tcpHost(port).port, client, {
+        caCerts: [c.caPem],
+      });
+      const proto = await client.connected();
+      proto.transport!.write("ping");
+      assert.equal(decode(await proto.bytes(4)), "ping");
+      const served = (await server.connected()).transport as TLSTransport;
+      assert.equal(served.conn.constructor.name, "TlsConn");
+      proto.transport!.loseConnection();
+      await proto.closed();
+      await server.built[0].closed();
+    } finally {
+      await port.stopListening();
+    }
+  },
+);
+
+tlsTest(
+  "handshakeTimeout must be a positive number of seconds or null",
+  (c) => {
+    for (const bad of [0, -1, Infinity, NaN, "5" as never]) {
+      assert.throws(
+        () =>
+          reactor.listenSSL(0, new Server(() => new Echo()), {
+            cert: c.certPem,
+            key: c.keyPem,
+            handshakeTimeout: bad,
+          }, { interface: LOOPBACK }),
+        (e: Error) =>
+          e instanceof RangeError &&
+          /^Cannot listen with TLS: handshakeTimeout must be a positive number of seconds or null, not /
+            .test(e.message),
+      );
+    }
+    return Promise.resolve();
+  },
+);
+
 // -------------------------------------------------------------- shutdown
 
 tlsTest("reactor shutdown closes TLS connections and ports", async (c) => {

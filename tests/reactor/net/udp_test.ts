@@ -155,16 +155,16 @@ Deno.test("datagramReceived gets bytes it may keep", async () => {
 });
 
 Deno.test("datagrams kept across receive slabs stay intact", async () => {
-  // 16 000-byte datagrams with maxPacketSize 16 384: four fit in a 64 KiB
-  // slab, so ten of them span three slabs.
+  // 60 000-byte datagrams: each receive takes a 64 KiB window of a
+  // 256 KiB slab, so four fit in a slab and ten of them span three slabs.
   const proto = new Recorder();
   await withSender(proto, {
     interface: LOOPBACK,
-    maxPacketSize: 16384,
+    maxPacketSize: 65535,
   }, async (_port, sender, to) => {
     const sent = Array.from(
       { length: 10 },
-      (_, i) => new Uint8Array(16000).fill(i + 1),
+      (_, i) => new Uint8Array(60000).fill(i + 1),
     );
     for (const d of sent) {
       await sender.send(d, to);
@@ -380,7 +380,8 @@ Deno.test("an error thrown by datagramReceived is logged and the port keeps rece
   );
 });
 
-Deno.test("a datagram over maxPacketSize is truncated to maxPacketSize bytes", async () => {
+Deno.test("a datagram over maxPacketSize is cut to maxPacketSize bytes, and the first cut is logged", async () => {
+  using logs = captureLogs();
   const proto = new Recorder();
   await withSender(proto, {
     interface: LOOPBACK,
@@ -389,10 +390,37 @@ Deno.test("a datagram over maxPacketSize is truncated to maxPacketSize bytes", a
     const long = encode("0123456789abcdefTRUNCATED-TAIL");
     await sender.send(long, to);
     await sender.send(encode("0123456789abcdef"), to);
+    await sender.send(encode("0123456789abcdef-again-too-long"), to);
     const [cut] = await proto.next("the long datagram");
     const [whole] = await proto.next("the exact datagram");
+    const [cutAgain] = await proto.next("the second long datagram");
     assert.deepEqual(cut, long.subarray(0, 16));
     assert.equal(decode(whole), "0123456789abcdef");
+    assert.equal(decode(cutAgain), "0123456789abcdef");
+    const warnings = logs.messages.filter((m) => /maxPacketSize/.test(m));
+    assert.equal(warnings.length, 1, `one warning: ${logs.messages}`);
+    assert.match(
+      warnings[0],
+      /a datagram of 30 bytes from 127\.0\.0\.1:\d+ was cut to maxPacketSize \(16 bytes\)/,
+    );
+  });
+});
+
+Deno.test("a 65 507-byte datagram arrives whole with maxPacketSize 65535, and an empty one as empty", async () => {
+  using logs = captureLogs();
+  const proto = new Recorder();
+  await withSender(proto, {
+    interface: LOOPBACK,
+    maxPacketSize: 65535,
+  }, async (_port, sender, to) => {
+    const big = new Uint8Array(65507).map((_, i) => i % 253);
+    await sender.send(big, to);
+    await sender.send(new Uint8Array(0), to);
+    const [got] = await proto.next("the big datagram");
+    const [empty] = await proto.next("the empty datagram");
+    assert.deepEqual(got, big);
+    assert.equal(empty.length, 0);
+    assert.deepEqual(logs.messages.filter((m) => /cut/.test(m)), []);
   });
 });
 
@@ -723,4 +751,23 @@ Deno.test("the RFC 868 client fails on an answer that is not 4 bytes", async () 
     fake.close();
     await port.stopListening();
   }
+});
+
+Deno.test("listenUDP without --unstable-net says which flag or config is missing", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-config",
+      "--quiet",
+      new URL("./_udp_no_flag.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = decode(out.stdout);
+  assert.ok(out.success, decode(out.stderr));
+  assert.match(text, /^UDPUnavailableError: Cannot listen on UDP: /);
+  assert.match(text, /--unstable-net/);
+  assert.match(text, /"unstable": \["net"\]/);
 });
