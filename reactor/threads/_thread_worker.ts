@@ -20,6 +20,11 @@ import {
   describeError,
   type DoneMessage,
   exportOf,
+  type InitMessage,
+  JOB_PENDING,
+  JOB_STARTED,
+  type JobMessage,
+  type Outcome,
   type ReplyMessage,
   reviveError,
   type RunMessage,
@@ -40,70 +45,113 @@ function post(message: DoneMessage | CallMessage | CrashMessage): void {
   port!.postMessage(message);
 }
 
-function finish(id: number, value: unknown): void {
+// The jobs sent to this worker, run one at a time in the order they came:
+// a job whose export returns a Promise holds the next ones until it
+// settles, as a thread runs one job at a time.
+let ring: Int32Array | undefined;
+let waiting: (JobMessage | undefined)[] = [];
+let head = 0;
+let busy = false;
+
+/**
+ * Sends one outcome. Each goes at once: holding a result back to batch it
+ * with the next job's would delay it by however long that job runs.
+ */
+function send(outcome: Outcome): void {
   try {
-    post({ t: "done", id, ok: true, value });
+    post({ t: "dones", list: [outcome] });
   } catch (error) {
     // The result cannot be structured-cloned (a function, a class instance
     // with private state...): report that instead of losing the job.
     post({
-      t: "done",
-      id,
-      ok: false,
-      error: describeError(
-        new TypeError(
-          `Cannot send the job's result back to the reactor: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
+      t: "dones",
+      list: [{
+        t: "done",
+        id: outcome.id,
+        ok: false,
+        error: describeError(
+          new TypeError(
+            `Cannot send the job's result back to the reactor: ${
+              error instanceof Error ? error.message : String(error)
+            }`,
+          ),
         ),
-      ),
+      }],
     });
   }
 }
 
 function failed(id: number, error: unknown): void {
-  post({ t: "done", id, ok: false, error: describeError(error) });
+  send({ t: "done", id, ok: false, error: describeError(error) });
 }
 
-function call(fn: (...args: unknown[]) => unknown, job: RunMessage): void {
-  let value: unknown;
-  try {
-    value = fn(...job.args);
-  } catch (error) {
-    return failed(job.id, error);
-  }
-  if (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function"
-  ) {
-    Promise.resolve(value as PromiseLike<unknown>).then(
-      (result) => finish(job.id, result),
-      (error) => failed(job.id, error),
-    );
-  } else {
-    finish(job.id, value);
-  }
-}
-
-port.on("message", (job: RunMessage) => {
-  if (job?.t !== "run") return;
-  const mod = modules.get(job.url);
-  if (mod !== undefined) {
-    // Cached module: call synchronously, no Promise on the hot path.
+/** Runs the waiting jobs until one has to be awaited. */
+function drain(): void {
+  while (!busy && head < waiting.length) {
+    const job = waiting[head]!;
+    waiting[head++] = undefined;
+    if (
+      Atomics.compareExchange(ring!, job.r, JOB_PENDING, JOB_STARTED) !==
+        JOB_PENDING
+    ) {
+      // The pool took it back (cancelled, or moved to another worker).
+      send({ t: "skip", id: job.id });
+      continue;
+    }
+    const mod = modules.get(job.url);
+    if (mod === undefined) {
+      busy = true;
+      import(job.url).then((loaded: Record<string, unknown>) => {
+        modules.set(job.url, loaded);
+        return exportOf(loaded, job.url, job.name)(...job.args);
+      }).then(
+        (value) => settled(job.id, true, value),
+        (error) => settled(job.id, false, error),
+      );
+      continue;
+    }
+    let value: unknown;
     try {
-      call(exportOf(mod, job.url, job.name), job);
+      value = exportOf(mod, job.url, job.name)(...job.args);
     } catch (error) {
       failed(job.id, error);
+      continue;
     }
-    return;
+    if (
+      value !== null &&
+      (typeof value === "object" || typeof value === "function") &&
+      typeof (value as PromiseLike<unknown>).then === "function"
+    ) {
+      busy = true;
+      Promise.resolve(value as PromiseLike<unknown>).then(
+        (result) => settled(job.id, true, result),
+        (error) => settled(job.id, false, error),
+      );
+    } else {
+      send({ t: "done", id: job.id, ok: true, value });
+    }
   }
-  import(job.url).then(
-    (loaded: Record<string, unknown>) => {
-      modules.set(job.url, loaded);
-      call(exportOf(loaded, job.url, job.name), job);
-    },
-  ).catch((error) => failed(job.id, error));
+  if (head === waiting.length) {
+    waiting = [];
+    head = 0;
+  }
+}
+
+/** An awaited job settled: report it and run the next ones. */
+function settled(id: number, ok: boolean, value: unknown): void {
+  busy = false;
+  if (ok) send({ t: "done", id, ok: true, value });
+  else failed(id, value);
+  drain();
+}
+
+port.on("message", (message: InitMessage | RunMessage) => {
+  if (message?.t === "run") {
+    for (const job of message.jobs) waiting.push(job);
+    drain();
+  } else if (message?.t === "init") {
+    ring = new Int32Array(message.ring);
+  }
 });
 
 // An uncaught error outside a job's own call (a timer callback, a floating

@@ -77,6 +77,14 @@ export function forever(): Promise<never> {
   return new Promise(() => {});
 }
 
+/** Counts itself in `cells[0]`, wakes the main thread, never finishes. */
+export function startForever(shared: SharedArrayBuffer): Promise<never> {
+  const cells = new Int32Array(shared);
+  Atomics.add(cells, 0, 1);
+  Atomics.notify(cells, 0);
+  return new Promise(() => {});
+}
+
 /** The worker's thread id. */
 export function whoAmI(): number {
   return threadId;

@@ -263,11 +263,14 @@ Deno.test("cancelling a queued job drops it; cancelling a running job ends its w
       "whoAmI",
       pool.deferToThread<number>(jobs, "whoAmI"),
     );
-    const running = pool.deferToThread(jobs, "forever");
+    const cells = new Int32Array(new SharedArrayBuffer(8));
+    const running = pool.deferToThread(jobs, "startForever", cells.buffer);
     const queued = pool.deferToThread(jobs, "add", 1, 1);
     queued.cancel();
     assert.ok((await failureOf(queued)) instanceof CancelledError);
+    await untilCount(cells, 1);
     assert.equal(pool.queued, 0);
+    assert.equal(pool.working, 1);
     running.cancel();
     assert.ok((await failureOf(running)) instanceof CancelledError);
     const next = await within(
