@@ -53,39 +53,55 @@ let waiting: (JobMessage | undefined)[] = [];
 let head = 0;
 let busy = false;
 
-/**
- * Sends one outcome. Each goes at once: holding a result back to batch it
- * with the next job's would delay it by however long that job runs.
- */
-function send(outcome: Outcome): void {
+// Outcomes are sent together, one message per run of quick jobs: holding a
+// result back until the next job has run costs that job's time, so it is
+// done only when the next job's export was quick (under QUICK_MS) the last
+// time it ran. Otherwise, and before awaiting, what is held goes first.
+const QUICK_MS = 0.1;
+const lastTook = new WeakMap<object, number>();
+let outbox: Outcome[] = [];
+
+/** Sends the held outcomes. */
+function flush(): void {
+  if (outbox.length === 0) return;
+  const list = outbox;
+  outbox = [];
   try {
-    post({ t: "dones", list: [outcome] });
-  } catch (error) {
-    // The result cannot be structured-cloned (a function, a class instance
-    // with private state...): report that instead of losing the job.
-    post({
-      t: "dones",
-      list: [{
-        t: "done",
-        id: outcome.id,
-        ok: false,
-        error: describeError(
-          new TypeError(
-            `Cannot send the job's result back to the reactor: ${
-              error instanceof Error ? error.message : String(error)
-            }`,
+    post({ t: "dones", list });
+    return;
+  } catch {
+    // Some result cannot be structured-cloned: send them one by one.
+  }
+  for (const outcome of list) {
+    try {
+      post({ t: "dones", list: [outcome] });
+    } catch (error) {
+      // A function, a class instance with private state...: report that
+      // instead of losing the job.
+      post({
+        t: "dones",
+        list: [{
+          t: "done",
+          id: outcome.id,
+          ok: false,
+          error: describeError(
+            new TypeError(
+              `Cannot send the job's result back to the reactor: ${
+                error instanceof Error ? error.message : String(error)
+              }`,
+            ),
           ),
-        ),
-      }],
-    });
+        }],
+      });
+    }
   }
 }
 
 function failed(id: number, error: unknown): void {
-  send({ t: "done", id, ok: false, error: describeError(error) });
+  outbox.push({ t: "done", id, ok: false, error: describeError(error) });
 }
 
-/** Runs the waiting jobs until one has to be awaited. */
+/** Runs the waiting jobs until one has to be awaited, then flushes. */
 function drain(): void {
   while (!busy && head < waiting.length) {
     const job = waiting[head]!;
@@ -95,7 +111,7 @@ function drain(): void {
         JOB_PENDING
     ) {
       // The pool took it back (cancelled, or moved to another worker).
-      send({ t: "skip", id: job.id });
+      outbox.push({ t: "skip", id: job.id });
       continue;
     }
     const mod = modules.get(job.url);
@@ -110,37 +126,52 @@ function drain(): void {
       );
       continue;
     }
+    let fn: (...args: unknown[]) => unknown;
     let value: unknown;
     try {
-      value = exportOf(mod, job.url, job.name)(...job.args);
+      fn = exportOf(mod, job.url, job.name);
     } catch (error) {
       failed(job.id, error);
       continue;
     }
+    if (outbox.length > 0 && !((lastTook.get(fn) ?? QUICK_MS) < QUICK_MS)) {
+      flush();
+    }
+    const start = performance.now();
+    try {
+      value = fn(...job.args);
+    } catch (error) {
+      lastTook.set(fn, performance.now() - start);
+      failed(job.id, error);
+      continue;
+    }
+    lastTook.set(fn, performance.now() - start);
     if (
       value !== null &&
       (typeof value === "object" || typeof value === "function") &&
       typeof (value as PromiseLike<unknown>).then === "function"
     ) {
       busy = true;
+      lastTook.set(fn, Infinity); // its results are awaited: never hold
       Promise.resolve(value as PromiseLike<unknown>).then(
         (result) => settled(job.id, true, result),
         (error) => settled(job.id, false, error),
       );
     } else {
-      send({ t: "done", id: job.id, ok: true, value });
+      outbox.push({ t: "done", id: job.id, ok: true, value });
     }
   }
   if (head === waiting.length) {
     waiting = [];
     head = 0;
   }
+  flush();
 }
 
 /** An awaited job settled: report it and run the next ones. */
 function settled(id: number, ok: boolean, value: unknown): void {
   busy = false;
-  if (ok) send({ t: "done", id, ok: true, value });
+  if (ok) outbox.push({ t: "done", id, ok: true, value });
   else failed(id, value);
   drain();
 }

@@ -124,3 +124,16 @@ export function askMainError(url: string, name: string): string {
       : `value ${String(error)}`;
   }
 }
+
+let runs = 0;
+
+/** This worker's thread id and how many `sequence` jobs it ran before. */
+export function sequence(): [number, number] {
+  return [threadId, runs++];
+}
+
+/** Counts a run in `cells[0]` (to see that a skipped job never ran). */
+export function tally(shared: SharedArrayBuffer, value: number): number {
+  Atomics.add(new Int32Array(shared), 0, 1);
+  return value;
+}
