@@ -8,6 +8,7 @@
 
 import { Deferred } from "../deferred/deferred.ts";
 import type { IConsumer, IPullProducer } from "../reactor/interfaces.ts";
+import { isThenable } from "../deferred/_thenable.ts";
 
 const NOTHING = new Uint8Array(0);
 
@@ -32,10 +33,6 @@ export type FileSenderSource =
 
 type Chunk = Uint8Array | null;
 type Pull = () => Chunk | PromiseLike<Chunk>;
-
-function isThenable<T>(value: unknown): value is PromiseLike<T> {
-  return typeof (value as PromiseLike<T> | null)?.then === "function";
-}
 
 /**
  * A pull producer that copies a byte source to a consumer (usually a

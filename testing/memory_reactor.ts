@@ -47,6 +47,7 @@ import type {
   TriggerPhase,
 } from "../reactor/interfaces.ts";
 import { Clock } from "./clock.ts";
+import { isThenable } from "../deferred/_thenable.ts";
 
 const log = new Logger("testing.memory_reactor");
 
@@ -236,12 +237,6 @@ export interface TriggerRecord {
   args: unknown[];
   /** The id `removeSystemEventTrigger` takes. */
   id: TriggerId;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function";
 }
 
 function listenAddress(port: number, iface: string | undefined): IAddress {
