@@ -14,7 +14,6 @@
 
 import {
   type AnyFn,
-  debugText,
   type Extra,
   firedAgain,
   forget,

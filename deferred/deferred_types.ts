@@ -1,16 +1,13 @@
 /**
- * The types a {@linkcode Deferred} is used with: {@linkcode DeferredCallback},
+ * The types a `Deferred` is used with: {@linkcode DeferredCallback},
  * the type of the functions added to its chain, and
  * {@linkcode CallLaterClock}, what `addTimeout` schedules on.
  *
  * @module
  */
 
-// Only for the links in the documentation.
-import type { Deferred } from "./deferred.ts";
-
 /**
- * The part of a reactor's time service that {@linkcode Deferred.addTimeout}
+ * The part of a reactor's time service that `Deferred.addTimeout`
  * needs. Every `IReactorTime` (the reactor, `Clock`) satisfies it.
  *
  * @example
