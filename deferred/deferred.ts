@@ -248,7 +248,12 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     ...args: A
   ): Deferred<Awaited<R>> {
     if (typeof fn !== "function") notAFunction("addCallback", fn);
-    if (args.length === 0 && this.#next === this.#count && this.#called) {
+    if (!this.#called) {
+      // No result yet, the usual case: just append.
+      this.#links[this.#count++] = args.length === 0
+        ? fn
+        : new Link(fn as AnyFn, null, args, NO_ARGS);
+    } else if (args.length === 0 && this.#next === this.#count) {
       this.#runNow(fn as AnyFn);
     } else {
       this.#push(
@@ -559,9 +564,10 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * Runs as much of the chain as can run now: Twisted's `_runCallbacks`.
    *
    * This first part is the fast path, kept small so that V8 inlines it into
-   * `callback()` and `addCallback()`: callbacks called on plain values.
-   * Anything else (a Failure, a waiting Deferred, a callback returning an
-   * object that may be a Deferred or a thenable) goes on in
+   * `callback()` and `addCallback()`: plain callbacks (no extra arguments)
+   * called on plain values. Anything else (a Failure, a Link, a waiting
+   * Deferred, a callback returning an object that may be a Deferred or a
+   * thenable) goes on in
    * {@linkcode Deferred.#runChain} from where this stopped.
    */
   #runCallbacks(): void {
@@ -576,23 +582,15 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     // itself: they go to the end of the chain, where this loop sees them.
     this.#running = true;
     while (i < this.#count) {
-      const entry = links[i];
-      let fn: AnyFn | null;
-      let args = NO_ARGS;
-      if (typeof entry === "function") {
-        fn = entry as AnyFn;
-      } else if (entry instanceof Link) {
-        fn = entry.cb;
-        args = entry.cbArgs;
-      } else {
-        break; // a waiting Deferred
-      }
+      const fn = links[i];
+      // A Link (an errback, extra arguments) or a waiting Deferred: the
+      // general loop takes over from here.
+      if (typeof fn !== "function") break;
       // Drop each link as it runs: a long-lived Deferred should not keep
       // closures it has already run alive.
       links[i++] = undefined;
-      if (fn === null) continue;
       try {
-        result = args.length === 0 ? fn(result) : fn(result, ...args);
+        result = fn(result);
       } catch (error) {
         result = error instanceof Failure ? error : new Failure(error);
       }
