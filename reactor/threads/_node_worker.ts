@@ -44,3 +44,9 @@ export function workerUrl(): URL {
     };`,
   );
 }
+
+/**
+ * Ending a worker that already exited (or crashed, which was reported as its
+ * job's failure) rejects; there is nothing left to report or undo.
+ */
+export function ignoreTerminateError(): void {}

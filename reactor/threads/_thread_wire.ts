@@ -227,3 +227,15 @@ export function exportOf(
   }
   return fn as (...args: unknown[]) => unknown;
 }
+
+/** Whether every argument is a primitive, so cloning it changes nothing. */
+export function allPrimitive(args: unknown[]): boolean {
+  for (const arg of args) {
+    if (
+      arg !== null && (typeof arg === "object" || typeof arg === "function")
+    ) {
+      return false;
+    }
+  }
+  return true;
+}

@@ -83,3 +83,13 @@ export function cannotPass(exportName: string, error: unknown): TypeError {
     { cause: error },
   );
 }
+
+/** Checks a pool size: a whole number >= 0. */
+export function checkCount(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(
+      `Cannot size the thread pool: ${what} must be a whole number >= 0, got ${value}`,
+    );
+  }
+  return value;
+}

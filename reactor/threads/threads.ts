@@ -46,6 +46,7 @@ import type {
 } from "../interfaces.ts";
 import { getGlobalReactor } from "../global.ts";
 import {
+  allPrimitive,
   type FromWorker,
   type InitMessage,
   JOB_CANCELLED,
@@ -58,6 +59,7 @@ import {
 } from "./_thread_wire.ts";
 import { answerBlockingCall, runFromThread } from "./_thread_requests.ts";
 import {
+  ignoreTerminateError,
   loadWorkerClass,
   type NodeWorker,
   type NodeWorkerClass,
@@ -65,6 +67,7 @@ import {
 } from "./_node_worker.ts";
 import {
   cannotPass,
+  checkCount,
   ThreadPoolStoppedError,
   WorkerCrashedError,
 } from "./thread_errors.ts";
@@ -122,27 +125,6 @@ interface Slot {
 
 type PoolState = "new" | "started" | "stopping" | "stopped";
 
-function checkCount(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 0) {
-    throw new RangeError(
-      `Cannot size the thread pool: ${what} must be a whole number >= 0, got ${value}`,
-    );
-  }
-  return value;
-}
-
-/** Whether every argument is a primitive, so cloning it changes nothing. */
-function allPrimitive(args: unknown[]): boolean {
-  for (const arg of args) {
-    if (
-      arg !== null && (typeof arg === "object" || typeof arg === "function")
-    ) {
-      return false;
-    }
-  }
-  return true;
-}
-
 /**
  * A pool of workers running exported functions of modules. It starts on
  * the first job (or `start()`), grows to `maxthreads` while jobs wait, and
@@ -153,7 +135,9 @@ function allPrimitive(args: unknown[]): boolean {
  * Each worker runs one job at a time. Once the pool is at `maxthreads`,
  * up to `pipeline` jobs are sent ahead to each worker (to the least busy
  * first), in one message per worker per turn, so short jobs are not held
- * up by a round trip each.
+ * up by a round trip each. A worker left with nothing to do takes over
+ * jobs sent ahead to another that has not started them (behind a long
+ * job, say).
  *
  * A job's Deferred can be cancelled: a job that has not started is dropped
  * (the worker skips it); a running one ends its worker (which is
@@ -444,6 +428,7 @@ export class ThreadPool implements IThreadPool, ReactorResource {
       }
       for (const [slot, batch] of batches) this.#send(slot, batch);
     }
+    if (this.#waiting === 0 && this.#window > 1) this.#steal();
     if (this.#waiting === 0) {
       this.#queue.length = 0;
       this.#queueHead = 0;
@@ -463,6 +448,49 @@ export class ThreadPool implements IThreadPool, ReactorResource {
     }
     if (this.#state === "started") {
       while (this.#slots.length + this.#spawning < this.#min) this.#spawn();
+    }
+  }
+
+  /**
+   * A worker with nothing to do takes over the oldest half of the jobs
+   * sent ahead to the busiest one that it has not started (say, behind a
+   * long job). Taking one back is a compare-and-swap on that worker's ring,
+   * so it can never run there too; it acknowledges the skip later.
+   */
+  #steal(): void {
+    for (const idle of this.#slots) {
+      if (idle.jobs.length > 0) continue;
+      let victim: Slot | undefined;
+      for (const slot of this.#slots) {
+        if (
+          slot.jobs.length > 1 &&
+          (victim === undefined || slot.jobs.length > victim.jobs.length)
+        ) victim = slot;
+      }
+      if (victim === undefined) return;
+      const jobs = victim.jobs;
+      const taken: Job[] = [];
+      // The oldest of them first (the head is running, or about to), up to
+      // half of those waiting there.
+      let left = 0;
+      for (let k = 1; k < jobs.length; k++) if (!jobs[k].cancelled) left++;
+      for (let k = 1; k < jobs.length && taken.length * 2 < left; k++) {
+        const job = jobs[k];
+        if (job.cancelled) continue;
+        if (
+          Atomics.compareExchange(
+            victim.ring,
+            job.r,
+            JOB_PENDING,
+            JOB_CANCELLED,
+          ) !== JOB_PENDING
+        ) continue; // started (the head finished meanwhile)
+        // What stays behind only matches the worker's skip.
+        jobs[k] = { ...job, cancelled: true };
+        taken.push(job);
+      }
+      if (taken.length === 0) continue;
+      this.#send(idle, taken.map((job) => this.#give(idle, job)));
     }
   }
 
@@ -760,9 +788,3 @@ export function deferToThread<T = unknown>(
     ...args,
   );
 }
-
-/**
- * Ending a worker that already exited (or crashed, which was reported as its
- * job's failure) rejects; there is nothing left to report or undo.
- */
-function ignoreTerminateError(): void {}

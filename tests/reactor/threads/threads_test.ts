@@ -556,9 +556,9 @@ Deno.test("callInThreadWithCallback reports success and failure to onResult", as
   });
 });
 
-Deno.test("pipelined jobs run in the order given, each worker's in turn", async () => {
-  await withPool({ maxthreads: 2, pipeline: 8 }, async (pool) => {
-    const N = 200;
+Deno.test("pipelined jobs on one worker run and fire in the order given", async () => {
+  await withPool({ maxthreads: 1, pipeline: 8 }, async (pool) => {
+    const N = 100;
     const fired: number[] = [];
     const ds = Array.from(
       { length: N },
@@ -566,26 +566,39 @@ Deno.test("pipelined jobs run in the order given, each worker's in turn", async 
         pool.deferToThread<[number, number]>(jobs, "sequence").addCallback(
           (seen) => {
             fired.push(k);
-            return seen;
+            return seen[1];
           },
         ),
     );
-    const seen = await within(LIMIT, "200 jobs", Promise.all(ds));
+    const runs = await within(LIMIT, "100 jobs", Promise.all(ds));
+    // The worker's count goes up by one per job, in the order given.
+    assert.deepEqual(runs, Array.from({ length: N }, (_, k) => runs[0] + k));
+    assert.deepEqual(fired, Array.from({ length: N }, (_, k) => k));
+  });
+});
+
+Deno.test("pipelined jobs on two workers each run exactly once", async () => {
+  await withPool({ maxthreads: 2, pipeline: 8 }, async (pool) => {
+    const N = 300;
+    const ds = Array.from(
+      { length: N },
+      () => pool.deferToThread<[number, number]>(jobs, "sequence"),
+    );
+    const seen = await within(LIMIT, "300 jobs", Promise.all(ds));
     const byWorker = new Map<number, number[]>();
     for (const [thread, run] of seen) {
       byWorker.set(thread, [...(byWorker.get(thread) ?? []), run]);
     }
     assert.equal(byWorker.size, 2, "both workers took jobs");
+    // Each worker counted its runs 0, 1, 2 ...: none ran twice or was lost
+    // (taking back a job a worker had not started never runs it there).
+    let total = 0;
     for (const runs of byWorker.values()) {
-      // Each worker ran its jobs in the order they were given.
-      assert.deepEqual(runs, runs.toSorted((a, b) => a - b));
+      const sorted = runs.toSorted((a, b) => a - b);
+      assert.deepEqual(sorted, Array.from(sorted, (_, k) => k));
+      total += runs.length;
     }
-    // Each worker's answers fired in the order its jobs were given.
-    for (const thread of byWorker.keys()) {
-      const mine = fired.filter((k) => seen[k][0] === thread);
-      assert.deepEqual(mine, mine.toSorted((a, b) => a - b));
-    }
-    assert.equal(fired.length, N);
+    assert.equal(total, N);
   });
 });
 
@@ -677,4 +690,41 @@ Deno.test("cancelling: a queued job is dropped; one sent ahead is skipped by its
 Deno.test("pipeline must be a whole number >= 1", () => {
   assert.throws(() => new ThreadPool({ pipeline: 0 }), RangeError);
   assert.throws(() => new ThreadPool({ pipeline: 1.5 }), RangeError);
+});
+
+Deno.test("a worker with nothing to do takes the jobs sent ahead to one held by a long job", async () => {
+  await withPool(
+    { minthreads: 2, maxthreads: 2, pipeline: 8 },
+    async (pool) => {
+      // Both workers up and idle first.
+      const warm = new Int32Array(new SharedArrayBuffer(8));
+      const warming = [1, 2].map(() =>
+        pool.deferToThread(jobs, "hold", warm.buffer)
+      );
+      await untilCount(warm, 2);
+      release(warm);
+      await within(LIMIT, "warm-up", Promise.all(warming));
+      const cells = new Int32Array(new SharedArrayBuffer(8));
+      const long = pool.deferToThread<number>(jobs, "hold", cells.buffer);
+      // Spread over both workers: half are sent ahead behind the long job.
+      const quick = Array.from(
+        { length: 9 },
+        () => pool.deferToThread<number>(jobs, "whoAmI"),
+      );
+      await untilCount(cells, 1);
+      try {
+        // All finish while the long job still holds its worker.
+        const ran = await within(LIMIT, "the quick jobs", Promise.all(quick));
+        assert.equal(new Set(ran).size, 1, "one worker ran them all");
+        const holder = await within(
+          LIMIT,
+          "the long job",
+          Promise.all([long, (release(cells), long)]),
+        );
+        assert.notEqual(holder[0], ran[0]);
+      } finally {
+        release(cells);
+      }
+    },
+  );
 });
