@@ -1,7 +1,11 @@
-// Private: the script each ThreadPool worker runs. It imports the requested
-// module, calls the export, awaits a returned Promise, and posts the result
-// (or the error, described) back. It also publishes the worker side of
-// `callFromThread` / `blockingCallFromThread` (see threads.ts).
+// Private: the script each ThreadPool worker runs. It takes jobs in batches
+// (the pool sends several ahead), runs them one at a time in the order
+// sent: imports the module, calls the export, awaits a returned Promise,
+// and posts the result (or the error, described) back, the outcomes of a
+// run of quick jobs together. Before starting a job it marks the job's cell
+// in the shared state ring; a job the pool marked first (cancelled, or
+// taken over by another worker) is skipped. It also publishes the worker
+// side of `callFromThread` / `blockingCallFromThread` (see threads.ts).
 //
 // The pool starts this with node:worker_threads (whose Worker can be
 // unref'd, so an idle pool does not keep the process alive); the code a job
@@ -190,6 +194,11 @@ port.on("message", (message: InitMessage | RunMessage) => {
 // the job that was running and replaces the worker.
 function crash(error: unknown): void {
   try {
+    flush(); // the jobs that finished are not lost with the worker
+  } catch {
+    // Nothing more can be done: the crash report goes next.
+  }
+  try {
     post({ t: "crash", error: describeError(error) });
   } finally {
     Deno.exit(70);
@@ -206,12 +215,14 @@ globalThis.addEventListener("unhandledrejection", (event) => {
 
 const api: WorkerApi = {
   callFromThread(url, name, args) {
+    flush(); // earlier jobs' outcomes reach the reactor first
     port.postMessage({ t: "call", url, name, args } satisfies CallMessage);
   },
   blockingCallFromThread(url, name, args) {
     const flag = new SharedArrayBuffer(4);
     const state = new Int32Array(flag);
     const channel = new MessageChannel();
+    flush();
     try {
       port.postMessage(
         {
