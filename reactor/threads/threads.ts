@@ -534,8 +534,16 @@ export class ThreadPool implements IThreadPool, ReactorResource {
       jobs: [],
     };
     worker.on("message", (message) => this.#onMessage(slot, message));
-    worker.on("error", (error) => this.#lost(slot, error.message));
-    worker.on("exit", (code) => this.#lost(slot, `exit code ${code}`));
+    // Handled a task later, so that answers the worker posted before it
+    // died are read first: a job that finished is not failed with it.
+    worker.on("error", (error) => {
+      if (!slot.gone) setTimeout(() => this.#lost(slot, error.message), 0);
+    });
+    worker.on("exit", (code) => {
+      if (!slot.gone) {
+        setTimeout(() => this.#lost(slot, `exit code ${code}`), 0);
+      }
+    });
     worker.unref();
     this.#slots.push(slot);
     this.#pump();
