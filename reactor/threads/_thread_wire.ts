@@ -239,3 +239,13 @@ export function allPrimitive(args: unknown[]): boolean {
   }
   return true;
 }
+
+/** The failure of a job whose arguments cannot be structured-cloned. */
+export function cannotPass(exportName: string, error: unknown): TypeError {
+  return new TypeError(
+    `Cannot pass the arguments of ${exportName} to a thread: ${
+      error instanceof Error ? error.message : String(error)
+    }`,
+    { cause: error },
+  );
+}

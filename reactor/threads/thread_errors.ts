@@ -73,23 +73,3 @@ export class ThreadPoolStoppedError extends Error {
     );
   }
 }
-
-/** The failure of a job whose arguments cannot be structured-cloned. */
-export function cannotPass(exportName: string, error: unknown): TypeError {
-  return new TypeError(
-    `Cannot pass the arguments of ${exportName} to a thread: ${
-      error instanceof Error ? error.message : String(error)
-    }`,
-    { cause: error },
-  );
-}
-
-/** Checks a pool size: a whole number >= 0. */
-export function checkCount(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 0) {
-    throw new RangeError(
-      `Cannot size the thread pool: ${what} must be a whole number >= 0, got ${value}`,
-    );
-  }
-  return value;
-}

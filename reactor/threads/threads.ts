@@ -47,6 +47,7 @@ import type {
 import { getGlobalReactor } from "../global.ts";
 import {
   allPrimitive,
+  cannotPass,
   type FromWorker,
   type InitMessage,
   JOB_CANCELLED,
@@ -65,12 +66,7 @@ import {
   type NodeWorkerClass,
   workerUrl,
 } from "./_node_worker.ts";
-import {
-  cannotPass,
-  checkCount,
-  ThreadPoolStoppedError,
-  WorkerCrashedError,
-} from "./thread_errors.ts";
+import { ThreadPoolStoppedError, WorkerCrashedError } from "./thread_errors.ts";
 
 export { ThreadPoolStoppedError, WorkerCrashedError };
 
@@ -124,6 +120,30 @@ interface Slot {
 }
 
 type PoolState = "new" | "started" | "stopping" | "stopped";
+
+/** Checks a pool size: a whole number >= 0. */
+function checkCount(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(
+      `Cannot size the thread pool: ${what} must be a whole number >= 0, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Marks a job sent to `slot` as taken back, if the worker has not started
+ * it (then it never will, and acknowledges the skip); whether it was.
+ */
+function takeBack(slot: Slot, job: Job): boolean {
+  return Atomics.compareExchange(
+    slot.ring,
+    job.r,
+    JOB_PENDING,
+    JOB_CANCELLED,
+  ) ===
+    JOB_PENDING;
+}
 
 /**
  * A pool of workers running exported functions of modules. It starts on
@@ -477,14 +497,7 @@ export class ThreadPool implements IThreadPool, ReactorResource {
       for (let k = 1; k < jobs.length && taken.length * 2 < left; k++) {
         const job = jobs[k];
         if (job.cancelled) continue;
-        if (
-          Atomics.compareExchange(
-            victim.ring,
-            job.r,
-            JOB_PENDING,
-            JOB_CANCELLED,
-          ) !== JOB_PENDING
-        ) continue; // started (the head finished meanwhile)
+        if (!takeBack(victim, job)) continue; // started: the head finished
         // What stays behind only matches the worker's skip.
         jobs[k] = { ...job, cancelled: true };
         taken.push(job);
@@ -657,8 +670,8 @@ export class ThreadPool implements IThreadPool, ReactorResource {
 
   /**
    * Ends a worker: the job it was running (and any whose answer was on
-   * its way) fails; the jobs it had not started are taken back and go to
-   * the front of the queue.
+   * its way) fails; the jobs it had not started go to the front of the
+   * queue (one sent at once to an idle worker is re-sent with its args).
    */
   #end(slot: Slot, reason: string, cause?: unknown): void {
     slot.gone = true;
@@ -670,15 +683,7 @@ export class ThreadPool implements IThreadPool, ReactorResource {
     for (const job of jobs) {
       job.slot = undefined;
       if (job.cancelled) continue;
-      if (
-        Atomics.compareExchange(
-          slot.ring,
-          job.r,
-          JOB_PENDING,
-          JOB_CANCELLED,
-        ) ===
-          JOB_PENDING
-      ) {
+      if (takeBack(slot, job)) {
         back.push(job);
         continue;
       }
@@ -721,12 +726,7 @@ export class ThreadPool implements IThreadPool, ReactorResource {
       return;
     }
     job.cancelled = true;
-    if (
-      Atomics.compareExchange(slot.ring, job.r, JOB_PENDING, JOB_CANCELLED) ===
-        JOB_PENDING
-    ) {
-      return; // not started: the worker skips it and says so
-    }
+    if (takeBack(slot, job)) return; // not started: the worker skips it
     // Running: a worker cannot be interrupted mid-call; end it and start
     // another.
     d.errback(new CancelledError(`Thread job ${job.name} was cancelled`));
