@@ -12,120 +12,26 @@
  * @module
  */
 
-import { arm, disarm, type Report } from "./_unhandled.ts";
-import { AlreadyCalledError, CancelledError, TimeoutError } from "./errors.ts";
+import {
+  type AnyFn,
+  type Extra,
+  firedAgain,
+  forget,
+  Link,
+  newExtra,
+  NO_ARGS,
+  notAFunction,
+  remember,
+  stackHere,
+} from "./_chain.ts";
+import { addTimeout, deferredOf, describe, promiseOf } from "./_bridges.ts";
+import { thenOf } from "./_thenable.ts";
+import type { CallLaterClock, DeferredCallback } from "./deferred_types.ts";
+import { CancelledError } from "./errors.ts";
 import { Failure, getDebugging } from "./failure.ts";
 
-/**
- * The part of a reactor's time service that {@linkcode Deferred.addTimeout}
- * needs. Every `IReactorTime` (the reactor, `Clock`) satisfies it.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { type CallLaterClock, Deferred } from "@twisted-deno/core/deferred";
- * import { Clock } from "@twisted-deno/core/testing";
- *
- * const clock: CallLaterClock = new Clock();
- * const d = new Deferred().addTimeout(1, clock);
- * d.addErrback(() => "timed out");
- * (clock as Clock).advance(1);
- * assert.equal(await d, "timed out");
- * ```
- */
-export interface CallLaterClock {
-  /** Schedules `fn` after `delay` seconds. */
-  callLater(
-    delay: number,
-    fn: () => void,
-  ): { cancel(): void; active(): boolean };
-}
-
-// deno-lint-ignore no-explicit-any
-type AnyFn = (...args: any[]) => unknown;
-
-/**
- * The type of a function added to a Deferred: called with the result (or
- * Failure) and the extra arguments. It is checked bivariantly, as methods
- * are, so that a `Deferred<number>` is usable where a `Deferred<unknown>` is
- * expected, as a `Promise<number>` is; callers still get full inference
- * for `result`.
- *
- * @typeParam In The result it is called with.
- * @typeParam A Its extra arguments.
- * @typeParam Out What it returns.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { type DeferredCallback, succeed } from "@twisted-deno/core/deferred";
- *
- * const addTo: DeferredCallback<number, [number], number> = (n, k) => n + k;
- * assert.equal(await succeed(1).addCallback(addTo, 2), 3);
- * ```
- */
-export type DeferredCallback<In, A extends unknown[], Out> = {
-  bivarianceHack(result: In, ...args: A): Out;
-}["bivarianceHack"];
-
-// The chain is an array walked by index. Each entry is one link:
-//
-// - a function: a callback without extra arguments, the common case, so
-//   adding it allocates nothing;
-// - a Link: any other callback/errback pair;
-// - a Deferred: one waiting on this Deferred's result (Twisted's CONTINUE
-//   link), which takes the result over when the chain reaches it.
-const NO_ARGS: readonly unknown[] = Object.freeze([]);
-
-/** The state few Deferreds need, kept off the Deferred itself. */
-interface Extra {
-  /** cancel() without a canceller: drop the next callback/errback. */
-  suppressAlreadyCalled: boolean;
-  /** The Deferred that will fire this one (chainDeferred), for toString. */
-  chainedTo: Deferred<unknown> | null;
-  /** The failure armed for the unhandled-error report. */
-  reported: Failure | null;
-  /** Its report. */
-  report: Report | null;
-  /** Where it was created, when debugging. */
-  created: string | undefined;
-  /** Where it was first fired, when debugging. */
-  fired: string | undefined;
-}
-
-/** A callback/errback pair with their extra arguments. */
-class Link {
-  constructor(
-    /** The callback; null passes results on. */
-    readonly cb: AnyFn | null,
-    /** The errback; null passes failures on. */
-    readonly eb: AnyFn | null,
-    /** The callback's extra arguments. */
-    readonly cbArgs: readonly unknown[],
-    /** The errback's extra arguments. */
-    readonly ebArgs: readonly unknown[],
-  ) {}
-}
-
-/** Failures handed to an awaiting Promise: no unhandled-error report. */
-const observedFailures = new WeakSet<Failure>();
-
-/**
- * The `then` method of a thenable, or undefined. Reading `then` runs user
- * code (a getter, a Proxy): what it throws is returned as a Failure.
- */
-function thenOf(value: object): AnyFn | undefined | Failure {
-  try {
-    const then = (value as { then?: unknown }).then;
-    return typeof then === "function" ? then as AnyFn : undefined;
-  } catch (error) {
-    return new Failure(error);
-  }
-}
-
-function stackHere(label: string): string {
-  return (new Error(label).stack ?? "").split("\n").slice(3).join("\n");
-}
+export type { CallLaterClock, DeferredCallback } from "./deferred_types.ts";
+export { execute, fail, maybeDeferred, succeed } from "./helpers.ts";
 
 /**
  * A result that will arrive later, with callbacks to run on it.
@@ -260,28 +166,12 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   }
 
   #start(result: unknown): void {
-    if (this.#called) return this.#firedAgain();
+    if (this.#called) return firedAgain(this.#extra); // or dropped once
     if (this.#extra !== null || getDebugging()) this.#noteFiring();
     this.#called = true;
     this.#canceller = undefined; // never called after firing: drop the reference
     this.#result = result;
     this.#runCallbacks();
-  }
-
-  /** A second callback/errback: dropped once after cancel(), else an error. */
-  #firedAgain(): void {
-    const extra = this.#extra;
-    if (extra !== null && extra.suppressAlreadyCalled) {
-      // cancel() without a canceller: the work's own result, arriving late,
-      // is dropped once.
-      extra.suppressAlreadyCalled = false;
-      return;
-    }
-    throw new AlreadyCalledError(
-      extra !== null && (extra.created || extra.fired)
-        ? this.#debugText(stackHere("fired again"))
-        : "",
-    );
   }
 
   /** Firing: an explicit chain is resolved; debugging records the stack. */
@@ -358,7 +248,12 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     ...args: A
   ): Deferred<Awaited<R>> {
     if (typeof fn !== "function") notAFunction("addCallback", fn);
-    if (args.length === 0 && this.#next === this.#count && this.#called) {
+    if (!this.#called) {
+      // No result yet, the usual case: just append.
+      this.#links[this.#count++] = args.length === 0
+        ? fn
+        : new Link(fn as AnyFn, null, args, NO_ARGS);
+    } else if (args.length === 0 && this.#next === this.#count) {
       this.#runNow(fn as AnyFn);
     } else {
       this.#push(
@@ -480,22 +375,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     clock: CallLaterClock,
     onTimeoutCancel?: (result: unknown, timeout: number) => unknown,
   ): Deferred<T> {
-    let timedOut = false;
-    const call = clock.callLater(seconds, () => {
-      timedOut = true;
-      this.cancel();
-    });
-    this.addBoth((result) => {
-      if (call.active()) call.cancel();
-      if (!timedOut) return result;
-      if (onTimeoutCancel) return onTimeoutCancel(result, seconds);
-      if (result instanceof Failure) {
-        result.trap(CancelledError);
-        throw new TimeoutError(seconds, { cause: result.value });
-      }
-      return result;
-    });
-    return this;
+    return addTimeout(this, seconds, clock, onTimeoutCancel);
   }
 
   /**
@@ -646,19 +526,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * ```
    */
   asPromise(): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.addCallbacks(
-        (result: T) => {
-          resolve(result);
-          return result;
-        },
-        (failure: Failure) => {
-          observedFailures.add(failure);
-          reject(failure.value);
-          return failure;
-        },
-      );
-    });
+    return promiseOf(this);
   }
 
   /**
@@ -680,20 +548,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * ```
    */
   static fromPromise<T>(promise: PromiseLike<T>): Deferred<T> {
-    const d = new Deferred<T>();
-    try {
-      promise.then(
-        (value) => {
-          if (value instanceof Deferred) value.chainDeferred(d);
-          else d.callback(value);
-        },
-        (reason) => d.errback(reason),
-      );
-    } catch (error) {
-      // A thenable whose then() throws: a rejection, as for a Promise.
-      if (!d.called) d.errback(error);
-    }
-    return d;
+    return deferredOf(promise);
   }
 
   /**
@@ -702,41 +557,17 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @returns The description.
    */
   toString(): string {
-    if (
-      this.#result instanceof Deferred ||
-      (this.#extra !== null && this.#extra.chainedTo !== null)
-    ) {
-      return "Deferred { waiting on a Deferred }";
-    }
-    if (!this.#called) return "Deferred { no result }";
-    let shown: string;
-    try {
-      shown = this.#result instanceof Failure
-        ? this.#result.toString()
-        : String(this.#result);
-    } catch {
-      shown = Object.prototype.toString.call(this.#result);
-    }
-    return `Deferred { current result: ${shown} }`;
-  }
-
-  #debugText(again?: string): string {
-    const debug = this.#extra;
-    if (debug === null) return "";
-    const parts: string[] = [];
-    if (debug.created) parts.push(`Created at:\n${debug.created}`);
-    if (debug.fired) parts.push(`First fired at:\n${debug.fired}`);
-    if (again) parts.push(`Fired again at:\n${again}`);
-    return parts.join("\n");
+    return describe(this.#result, this.#called, this.#extra);
   }
 
   /**
    * Runs as much of the chain as can run now: Twisted's `_runCallbacks`.
    *
    * This first part is the fast path, kept small so that V8 inlines it into
-   * `callback()` and `addCallback()`: callbacks called on plain values.
-   * Anything else (a Failure, a waiting Deferred, a callback returning an
-   * object that may be a Deferred or a thenable) goes on in
+   * `callback()` and `addCallback()`: plain callbacks (no extra arguments)
+   * called on plain values. Anything else (a Failure, a Link, a waiting
+   * Deferred, a callback returning an object that may be a Deferred or a
+   * thenable) goes on in
    * {@linkcode Deferred.#runChain} from where this stopped.
    */
   #runCallbacks(): void {
@@ -751,23 +582,15 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     // itself: they go to the end of the chain, where this loop sees them.
     this.#running = true;
     while (i < this.#count) {
-      const entry = links[i];
-      let fn: AnyFn | null;
-      let args = NO_ARGS;
-      if (typeof entry === "function") {
-        fn = entry as AnyFn;
-      } else if (entry instanceof Link) {
-        fn = entry.cb;
-        args = entry.cbArgs;
-      } else {
-        break; // a waiting Deferred
-      }
+      const fn = links[i];
+      // A Link (an errback, extra arguments) or a waiting Deferred: the
+      // general loop takes over from here.
+      if (typeof fn !== "function") break;
       // Drop each link as it runs: a long-lived Deferred should not keep
       // closures it has already run alive.
       links[i++] = undefined;
-      if (fn === null) continue;
       try {
-        result = args.length === 0 ? fn(result) : fn(result, ...args);
+        result = fn(result);
       } catch (error) {
         result = error instanceof Failure ? error : new Failure(error);
       }
@@ -951,169 +774,16 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   }
 
   #more(): Extra {
-    return this.#extra ??= {
-      suppressAlreadyCalled: false,
-      chainedTo: null,
-      reported: null,
-      report: null,
-      created: undefined,
-      fired: undefined,
-    };
+    return this.#extra ??= newExtra();
   }
 
   /** Arms the unhandled-error report for the failure this holds now. */
   #remember(): void {
-    const failure = this.#result as Failure;
-    if (observedFailures.has(failure)) return this.#forget();
-    const extra = this.#more();
-    if (extra.reported === failure) return;
-    this.#forget();
-    extra.reported = failure;
-    extra.report = arm(this, failure, this.#debugText() || undefined);
+    remember(this, this.#more(), this.#result as Failure);
   }
 
   /** Disarms the unhandled-error report. */
   #forget(): void {
-    const extra = this.#extra;
-    if (extra !== null && extra.report !== null) {
-      disarm(this, extra.report);
-      extra.report = null;
-      extra.reported = null;
-    }
+    if (this.#extra !== null) forget(this, this.#extra);
   }
-}
-
-function notAFunction(method: string, fn: unknown): never {
-  throw new TypeError(`Cannot ${method}: ${String(fn)} is not a function`);
-}
-
-/**
- * A Deferred that already succeeded with `value`.
- *
- * @param value The result.
- * @returns The fired Deferred.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { succeed } from "@twisted-deno/core/deferred";
- *
- * let out = "";
- * succeed(1).addCallback((n) => String(n)).addCallback((s) => { out = s; });
- * assert.equal(out, "1");
- * ```
- */
-export function succeed<T>(value: T): Deferred<T> {
-  const d = new Deferred<T>();
-  d.callback(value);
-  return d;
-}
-
-/**
- * A Deferred that already failed with `reason` (wrapped in a Failure).
- *
- * @param reason The error, or a Failure.
- * @returns The failed Deferred.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { fail } from "@twisted-deno/core/deferred";
- *
- * let message = "";
- * fail(new Error("nope")).addErrback((f) => { message = f.getErrorMessage(); });
- * assert.equal(message, "nope");
- * ```
- */
-export function fail<T = never>(reason?: unknown): Deferred<T> {
-  const d = new Deferred<T>();
-  if (arguments.length === 0) d.errback();
-  else d.errback(reason);
-  return d;
-}
-
-/**
- * Calls `fn(...args)` now and returns its outcome as a Deferred: its return
- * value, or the error it threw. Unlike {@linkcode maybeDeferred}, it does
- * not adapt a returned Deferred: that fails with a TypeError.
- *
- * @param fn The function.
- * @param args Its arguments.
- * @returns A fired Deferred.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { execute } from "@twisted-deno/core/deferred";
- *
- * let got = 0;
- * execute((a: number, b: number) => a + b, 2, 3).addCallback((n) => { got = n; });
- * assert.equal(got, 5);
- * ```
- */
-export function execute<R, A extends unknown[]>(
-  fn: (...args: A) => R,
-  ...args: A
-): Deferred<R> {
-  let result: R;
-  try {
-    result = fn(...args);
-  } catch (error) {
-    return fail<R>(error);
-  }
-  if (result instanceof Deferred) {
-    return fail<R>(
-      new TypeError(
-        "execute() cannot take a Deferred result: use maybeDeferred() instead",
-      ),
-    );
-  }
-  return succeed(result);
-}
-
-/**
- * Calls `fn(...args)` and always gives a Deferred: the one it returned, a
- * thenable it returned (adapted), its plain return value, a Failure it
- * returned, or the error it threw, as a failed Deferred.
- *
- * @param fn The function.
- * @param args Its arguments.
- * @returns The Deferred.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { maybeDeferred } from "@twisted-deno/core/deferred";
- *
- * let message = "";
- * maybeDeferred(() => { throw new Error("sync failure"); })
- *   .addErrback((f) => { message = f.getErrorMessage(); });
- * assert.equal(message, "sync failure");
- * ```
- */
-export function maybeDeferred<R, A extends unknown[]>(
-  fn: (...args: A) => R,
-  ...args: A
-): Deferred<Awaited<R>> {
-  let result: R;
-  try {
-    result = fn(...args);
-  } catch (error) {
-    return fail(error);
-  }
-  if (result instanceof Deferred) return result as Deferred<Awaited<R>>;
-  if (result instanceof Failure) return fail(result);
-  if (
-    result !== null && typeof result === "object" ||
-    typeof result === "function"
-  ) {
-    const then = thenOf(result as object);
-    if (then instanceof Failure) return fail(then);
-    if (then !== undefined) {
-      return Deferred.fromPromise(
-        result as unknown as PromiseLike<Awaited<R>>,
-      );
-    }
-  }
-  return succeed(result as Awaited<R>);
 }

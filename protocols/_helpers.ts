@@ -26,10 +26,6 @@ export function cancelCall(call: IDelayedCall | undefined): void {
   if (call?.active()) call.cancel();
 }
 
-/** Whether `value` has a callable `then` (a Promise, a Deferred ...). */
-export function isThenable<T>(value: unknown): value is PromiseLike<T> {
-  return typeof (value as PromiseLike<T> | null)?.then === "function";
-}
 
 /** The name to log `thing` under: its `logPrefix()`, else its class name. */
 export function prefixOf(thing: unknown): string {

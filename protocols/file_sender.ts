@@ -8,7 +8,7 @@
 
 import { Deferred } from "../deferred/deferred.ts";
 import type { IConsumer, IPullProducer } from "../reactor/interfaces.ts";
-import { isThenable } from "./_helpers.ts";
+import { isThenable } from "../deferred/_thenable.ts";
 
 const NOTHING = new Uint8Array(0);
 

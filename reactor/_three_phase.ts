@@ -10,6 +10,7 @@ import { Deferred } from "../deferred/deferred.ts";
 import { Failure } from "../deferred/failure.ts";
 import type { Logger } from "../log/mod.ts";
 import type { TriggerId, TriggerPhase } from "./interfaces.ts";
+import { isThenable } from "../deferred/_thenable.ts";
 
 const PHASES: readonly TriggerPhase[] = ["before", "during", "after"];
 
@@ -172,12 +173,6 @@ export class ThreePhaseEvent {
       trigger: String(trigger),
     });
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function";
 }
 
 /**

@@ -13,6 +13,7 @@ import { Deferred } from "../deferred/deferred.ts";
 import { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";
 import { globalClock } from "./global.ts";
+import { isThenable } from "../deferred/_thenable.ts";
 
 const log = new Logger("task");
 
@@ -195,12 +196,6 @@ function toIterator<T>(source: Iterator<T> | Iterable<T>): Iterator<T> {
   throw new TypeError(
     `Cannot cooperate on ${String(source)}: it is not an iterator`,
   );
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function";
 }
 
 /**

@@ -48,6 +48,7 @@ import type {
 } from "../reactor/interfaces.ts";
 import { Clock } from "./clock.ts";
 import { checkTrigger } from "../reactor/_three_phase.ts";
+import { isThenable } from "../deferred/_thenable.ts";
 
 const log = new Logger("testing.memory_reactor");
 
@@ -237,12 +238,6 @@ export interface TriggerRecord {
   args: unknown[];
   /** The id `removeSystemEventTrigger` takes. */
   id: TriggerId;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function";
 }
 
 function listenAddress(port: number, iface: string | undefined): IAddress {

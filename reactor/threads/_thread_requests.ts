@@ -19,6 +19,7 @@ import {
   loadExport,
   type ReplyMessage,
 } from "./_thread_wire.ts";
+import { isThenable } from "../../deferred/_thenable.ts";
 
 const log = new Logger("threads");
 
@@ -77,10 +78,4 @@ export function answerBlockingCall(message: BlockMessage): void {
       (failure) => reply({ ok: false, error: describeError(failure.value) }),
     );
   }).catch((error) => reply({ ok: false, error: describeError(error) }));
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function";
 }

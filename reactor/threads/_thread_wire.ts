@@ -13,19 +13,53 @@ export type WireError =
   }
   | { kind: "value"; value: unknown };
 
-/** Main thread to worker: run one job. */
-export interface RunMessage {
-  t: "run";
+/** One job, as sent to a worker. */
+export interface JobMessage {
   id: number;
+  /**
+   * The job's cell in the worker's state ring: the worker marks it
+   * {@linkcode JOB_STARTED} before calling the export, and skips the job if
+   * the pool marked it {@linkcode JOB_CANCELLED} first.
+   */
+  r: number;
   url: string;
   name: string;
   args: unknown[];
 }
 
-/** Worker to main thread: a job's outcome. */
-export type DoneMessage =
+/**
+ * Main thread to worker, first message: the state ring, one Int32 cell per
+ * job the worker may hold (its pipeline window).
+ */
+export interface InitMessage {
+  t: "init";
+  ring: SharedArrayBuffer;
+}
+
+/** Main thread to worker: jobs to run, in order, one at a time. */
+export interface RunMessage {
+  t: "run";
+  jobs: JobMessage[];
+}
+
+/** A ring cell: the job is waiting in the worker. */
+export const JOB_PENDING = 0;
+/** A ring cell: the worker has called (or is calling) the job. */
+export const JOB_STARTED = 1;
+/** A ring cell: the pool took the job back before it started. */
+export const JOB_CANCELLED = 2;
+
+/** A job's outcome; `skip` acknowledges a job taken back before it ran. */
+export type Outcome =
   | { t: "done"; id: number; ok: true; value: unknown }
-  | { t: "done"; id: number; ok: false; error: WireError };
+  | { t: "done"; id: number; ok: false; error: WireError }
+  | { t: "skip"; id: number };
+
+/** Worker to main thread: outcomes, in the order the jobs were sent. */
+export interface DoneMessage {
+  t: "dones";
+  list: Outcome[];
+}
 
 /** Worker to main thread: `callFromThread` (no answer expected). */
 export interface CallMessage {
@@ -192,4 +226,26 @@ export function exportOf(
     );
   }
   return fn as (...args: unknown[]) => unknown;
+}
+
+/** Whether every argument is a primitive, so cloning it changes nothing. */
+export function allPrimitive(args: unknown[]): boolean {
+  for (const arg of args) {
+    if (
+      arg !== null && (typeof arg === "object" || typeof arg === "function")
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The failure of a job whose arguments cannot be structured-cloned. */
+export function cannotPass(exportName: string, error: unknown): TypeError {
+  return new TypeError(
+    `Cannot pass the arguments of ${exportName} to a thread: ${
+      error instanceof Error ? error.message : String(error)
+    }`,
+    { cause: error },
+  );
 }

@@ -1,7 +1,11 @@
-// Private: the script each ThreadPool worker runs. It imports the requested
-// module, calls the export, awaits a returned Promise, and posts the result
-// (or the error, described) back. It also publishes the worker side of
-// `callFromThread` / `blockingCallFromThread` (see threads.ts).
+// Private: the script each ThreadPool worker runs. It takes jobs in batches
+// (the pool sends several ahead), runs them one at a time in the order
+// sent: imports the module, calls the export, awaits a returned Promise,
+// and posts the result (or the error, described) back, the outcomes of a
+// run of quick jobs together. Before starting a job it marks the job's cell
+// in the shared state ring; a job the pool marked first (cancelled, or
+// taken over by another worker) is skipped. It also publishes the worker
+// side of `callFromThread` / `blockingCallFromThread` (see threads.ts).
 //
 // The pool starts this with node:worker_threads (whose Worker can be
 // unref'd, so an idle pool does not keep the process alive); the code a job
@@ -20,6 +24,11 @@ import {
   describeError,
   type DoneMessage,
   exportOf,
+  type InitMessage,
+  JOB_PENDING,
+  JOB_STARTED,
+  type JobMessage,
+  type Outcome,
   type ReplyMessage,
   reviveError,
   type RunMessage,
@@ -40,76 +49,155 @@ function post(message: DoneMessage | CallMessage | CrashMessage): void {
   port!.postMessage(message);
 }
 
-function finish(id: number, value: unknown): void {
+// The jobs sent to this worker, run one at a time in the order they came:
+// a job whose export returns a Promise holds the next ones until it
+// settles, as a thread runs one job at a time.
+let ring: Int32Array | undefined;
+let waiting: (JobMessage | undefined)[] = [];
+let head = 0;
+let busy = false;
+
+// Outcomes are sent together, one message per run of quick jobs: holding a
+// result back until the next job has run costs that job's time, so it is
+// done only when the next job's export was quick (under QUICK_MS) the last
+// time it ran. Otherwise, and before awaiting, what is held goes first.
+const QUICK_MS = 0.1;
+const lastTook = new WeakMap<object, number>();
+let outbox: Outcome[] = [];
+
+/** Sends the held outcomes. */
+function flush(): void {
+  if (outbox.length === 0) return;
+  const list = outbox;
+  outbox = [];
   try {
-    post({ t: "done", id, ok: true, value });
-  } catch (error) {
-    // The result cannot be structured-cloned (a function, a class instance
-    // with private state...): report that instead of losing the job.
-    post({
-      t: "done",
-      id,
-      ok: false,
-      error: describeError(
-        new TypeError(
-          `Cannot send the job's result back to the reactor: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
-        ),
-      ),
-    });
+    post({ t: "dones", list });
+    return;
+  } catch {
+    // Some result cannot be structured-cloned: send them one by one.
+  }
+  for (const outcome of list) {
+    try {
+      post({ t: "dones", list: [outcome] });
+    } catch (error) {
+      // A function, a class instance with private state...: report that
+      // instead of losing the job.
+      post({
+        t: "dones",
+        list: [{
+          t: "done",
+          id: outcome.id,
+          ok: false,
+          error: describeError(
+            new TypeError(
+              `Cannot send the job's result back to the reactor: ${
+                error instanceof Error ? error.message : String(error)
+              }`,
+            ),
+          ),
+        }],
+      });
+    }
   }
 }
 
 function failed(id: number, error: unknown): void {
-  post({ t: "done", id, ok: false, error: describeError(error) });
+  outbox.push({ t: "done", id, ok: false, error: describeError(error) });
 }
 
-function call(fn: (...args: unknown[]) => unknown, job: RunMessage): void {
-  let value: unknown;
-  try {
-    value = fn(...job.args);
-  } catch (error) {
-    return failed(job.id, error);
-  }
-  if (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function"
-  ) {
-    Promise.resolve(value as PromiseLike<unknown>).then(
-      (result) => finish(job.id, result),
-      (error) => failed(job.id, error),
-    );
-  } else {
-    finish(job.id, value);
-  }
-}
-
-port.on("message", (job: RunMessage) => {
-  if (job?.t !== "run") return;
-  const mod = modules.get(job.url);
-  if (mod !== undefined) {
-    // Cached module: call synchronously, no Promise on the hot path.
+/** Runs the waiting jobs until one has to be awaited, then flushes. */
+function drain(): void {
+  while (!busy && head < waiting.length) {
+    const job = waiting[head]!;
+    waiting[head++] = undefined;
+    if (
+      Atomics.compareExchange(ring!, job.r, JOB_PENDING, JOB_STARTED) !==
+        JOB_PENDING
+    ) {
+      // The pool took it back (cancelled, or moved to another worker).
+      outbox.push({ t: "skip", id: job.id });
+      continue;
+    }
+    const mod = modules.get(job.url);
+    if (mod === undefined) {
+      busy = true;
+      import(job.url).then((loaded: Record<string, unknown>) => {
+        modules.set(job.url, loaded);
+        return exportOf(loaded, job.url, job.name)(...job.args);
+      }).then(
+        (value) => settled(job.id, true, value),
+        (error) => settled(job.id, false, error),
+      );
+      continue;
+    }
+    let fn: (...args: unknown[]) => unknown;
+    let value: unknown;
     try {
-      call(exportOf(mod, job.url, job.name), job);
+      fn = exportOf(mod, job.url, job.name);
     } catch (error) {
       failed(job.id, error);
+      continue;
     }
-    return;
+    if (outbox.length > 0 && !((lastTook.get(fn) ?? QUICK_MS) < QUICK_MS)) {
+      flush();
+    }
+    const start = performance.now();
+    try {
+      value = fn(...job.args);
+    } catch (error) {
+      lastTook.set(fn, performance.now() - start);
+      failed(job.id, error);
+      continue;
+    }
+    lastTook.set(fn, performance.now() - start);
+    if (
+      value !== null &&
+      (typeof value === "object" || typeof value === "function") &&
+      typeof (value as PromiseLike<unknown>).then === "function"
+    ) {
+      busy = true;
+      lastTook.set(fn, Infinity); // its results are awaited: never hold
+      Promise.resolve(value as PromiseLike<unknown>).then(
+        (result) => settled(job.id, true, result),
+        (error) => settled(job.id, false, error),
+      );
+    } else {
+      outbox.push({ t: "done", id: job.id, ok: true, value });
+    }
   }
-  import(job.url).then(
-    (loaded: Record<string, unknown>) => {
-      modules.set(job.url, loaded);
-      call(exportOf(loaded, job.url, job.name), job);
-    },
-  ).catch((error) => failed(job.id, error));
+  if (head === waiting.length) {
+    waiting = [];
+    head = 0;
+  }
+  flush();
+}
+
+/** An awaited job settled: report it and run the next ones. */
+function settled(id: number, ok: boolean, value: unknown): void {
+  busy = false;
+  if (ok) outbox.push({ t: "done", id, ok: true, value });
+  else failed(id, value);
+  drain();
+}
+
+port.on("message", (message: InitMessage | RunMessage) => {
+  if (message?.t === "run") {
+    for (const job of message.jobs) waiting.push(job);
+    drain();
+  } else if (message?.t === "init") {
+    ring = new Int32Array(message.ring);
+  }
 });
 
 // An uncaught error outside a job's own call (a timer callback, a floating
 // rejection) crashes the worker: report it, then exit, so the pool fails
 // the job that was running and replaces the worker.
 function crash(error: unknown): void {
+  try {
+    flush(); // the jobs that finished are not lost with the worker
+  } catch {
+    // Nothing more can be done: the crash report goes next.
+  }
   try {
     post({ t: "crash", error: describeError(error) });
   } finally {
@@ -127,12 +215,14 @@ globalThis.addEventListener("unhandledrejection", (event) => {
 
 const api: WorkerApi = {
   callFromThread(url, name, args) {
+    flush(); // earlier jobs' outcomes reach the reactor first
     port.postMessage({ t: "call", url, name, args } satisfies CallMessage);
   },
   blockingCallFromThread(url, name, args) {
     const flag = new SharedArrayBuffer(4);
     const state = new Int32Array(flag);
     const channel = new MessageChannel();
+    flush();
     try {
       port.postMessage(
         {

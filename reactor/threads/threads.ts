@@ -16,9 +16,11 @@
  * an export on the reactor's thread, and `blockingCallFromThread` also
  * waits (with `Atomics.wait`) for its result, Deferred or not.
  *
- * Workers start lazily, up to `maxthreads`; each runs one job at a time.
- * A worker that crashes (an uncaught error outside the job's own call, or
- * `Deno.exit()`) fails the job it was running and is replaced. Workers
+ * Workers start lazily, up to `maxthreads`; each runs one job at a time,
+ * with up to `pipeline` more sent ahead once the pool is full. A worker
+ * that crashes (an uncaught error outside the job's own call, or
+ * `Deno.exit()`) fails the job it was running and is replaced; the jobs
+ * sent ahead to it go to another worker. Workers
  * inherit the process's permissions; note that Deno checks read permission
  * when a worker loads a local (`file:`) module, this pool's own worker
  * script included, so a program using threads from local files needs
@@ -44,125 +46,31 @@ import type {
 } from "../interfaces.ts";
 import { getGlobalReactor } from "../global.ts";
 import {
+  allPrimitive,
+  cannotPass,
   type FromWorker,
+  type InitMessage,
+  JOB_CANCELLED,
+  JOB_PENDING,
+  JOB_STARTED,
+  type JobMessage,
   moduleHref,
   reviveError,
   type RunMessage,
 } from "./_thread_wire.ts";
 import { answerBlockingCall, runFromThread } from "./_thread_requests.ts";
+import {
+  ignoreTerminateError,
+  loadWorkerClass,
+  type NodeWorker,
+  type NodeWorkerClass,
+  workerUrl,
+} from "./_node_worker.ts";
+import { ThreadPoolStoppedError, WorkerCrashedError } from "./thread_errors.ts";
+
+export { ThreadPoolStoppedError, WorkerCrashedError };
 
 const log = new Logger("threads");
-
-/** The part of node:worker_threads' Worker the pool uses. */
-interface NodeWorker {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
-  on(event: "message", fn: (message: FromWorker) => void): void;
-  on(event: "error", fn: (error: Error) => void): void;
-  on(event: "exit", fn: (code: number) => void): void;
-  ref(): void;
-  unref(): void;
-  terminate(): Promise<number>;
-  readonly threadId: number;
-}
-type NodeWorkerClass = new (url: URL) => NodeWorker;
-
-let workerClass: Promise<NodeWorkerClass> | undefined;
-function loadWorkerClass(): Promise<NodeWorkerClass> {
-  // Loaded on first use: node:worker_threads costs start-up time and memory
-  // that programs without threads should not pay.
-  workerClass ??= import("node:worker_threads").then((m) =>
-    m.Worker as unknown as NodeWorkerClass
-  );
-  return workerClass;
-}
-
-const workerScript = new URL("./_thread_worker.ts", import.meta.url);
-
-/**
- * The worker's entry. node:worker_threads takes only file: and data: URLs,
- * and the package may be loaded over https:, so other schemes get a data:
- * entry that imports the script. (Either way, Deno asks for read
- * permission to load local modules in a worker: run with --allow-read.)
- */
-function workerUrl(): URL {
-  if (workerScript.protocol === "file:" || workerScript.protocol === "data:") {
-    return workerScript;
-  }
-  return new URL(
-    `data:text/javascript,import ${
-      encodeURIComponent(JSON.stringify(workerScript.href))
-    };`,
-  );
-}
-
-/**
- * The failure of a job whose worker died while running it (an uncaught
- * error outside the job's call, or `Deno.exit()` in the worker). The pool
- * replaces the worker.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { WorkerCrashedError } from "@twisted-deno/core/reactor";
- *
- * const e = new WorkerCrashedError(3, "exit code 70");
- * assert.equal(e.message, "Worker 3 crashed while running the job: exit code 70");
- * ```
- */
-export class WorkerCrashedError extends Error {
-  /** The error's name, for `Failure.check("WorkerCrashedError")` and logs. */
-  override readonly name = "WorkerCrashedError";
-  /**
-   * Makes a WorkerCrashedError.
-   *
-   * @param threadId The crashed worker's thread id.
-   * @param reason What happened (the uncaught error, or the exit code).
-   */
-  constructor(
-    readonly threadId: number,
-    readonly reason: string,
-    options?: ErrorOptions,
-  ) {
-    super(
-      `Worker ${threadId} crashed while running the job: ${reason}`,
-      options,
-    );
-  }
-}
-
-/**
- * The failure of a job given to a pool that is stopping or stopped.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { ThreadPool, ThreadPoolStoppedError } from "@twisted-deno/core/reactor";
- *
- * const pool = new ThreadPool();
- * await pool.stop();
- * await assert.rejects(
- *   pool.deferToThread("data:text/javascript,export const f = () => 1", "f").asPromise(),
- *   ThreadPoolStoppedError,
- * );
- * ```
- */
-export class ThreadPoolStoppedError extends Error {
-  /** The error's name, for `Failure.check("ThreadPoolStoppedError")` and logs. */
-  override readonly name = "ThreadPoolStoppedError";
-  /**
-   * Makes a ThreadPoolStoppedError.
-   *
-   * @param poolName The pool's name.
-   */
-  constructor(readonly poolName: string, options?: ErrorOptions) {
-    super(
-      `Cannot run the job: thread pool ${
-        JSON.stringify(poolName)
-      } is stopped; call start() first`,
-      options,
-    );
-  }
-}
 
 /** Options of {@linkcode ThreadPool}. */
 export interface ThreadPoolOptions {
@@ -170,6 +78,13 @@ export interface ThreadPoolOptions {
   minthreads?: number;
   /** Most workers at once (default: the number of CPUs, at least 2). */
   maxthreads?: number;
+  /**
+   * Jobs sent ahead to each worker once the pool is at `maxthreads`
+   * (default 16): a worker still runs one job at a time, but the next ones
+   * are already there, so short jobs do not wait a round trip each. 1 sends
+   * a job only to a worker with nothing to do.
+   */
+  pipeline?: number;
   /** A name for logs. */
   name?: string;
   /** A reactor that stops the pool when it shuts down. */
@@ -182,20 +97,31 @@ interface Job {
   name: string;
   args: unknown[];
   d: Deferred<unknown>;
+  /** The worker it was sent to, until it is answered. */
   slot?: Slot;
+  /** Its cell in that worker's state ring. */
+  r: number;
+  /** Cancelled: its answer, if one comes, is dropped. */
+  cancelled: boolean;
 }
 
 interface Slot {
   worker: NodeWorker;
   id: number;
-  job?: Job;
   gone: boolean;
-  /** Whether the worker keeps the process alive (it has a job). */
+  /** Whether the worker keeps the process alive (it has jobs). */
   refd: boolean;
+  /** One cell per job sent: JOB_PENDING, JOB_STARTED or JOB_CANCELLED. */
+  ring: Int32Array;
+  /** Free cells of the ring. */
+  free: number[];
+  /** Jobs sent and not answered yet, oldest first (answers come in order). */
+  jobs: Job[];
 }
 
 type PoolState = "new" | "started" | "stopping" | "stopped";
 
+/** Checks a pool size: a whole number >= 0. */
 function checkCount(value: number, what: string): number {
   if (!Number.isInteger(value) || value < 0) {
     throw new RangeError(
@@ -206,15 +132,38 @@ function checkCount(value: number, what: string): number {
 }
 
 /**
+ * Marks a job sent to `slot` as taken back, if the worker has not started
+ * it (then it never will, and acknowledges the skip); whether it was.
+ */
+function takeBack(slot: Slot, job: Job): boolean {
+  return Atomics.compareExchange(
+    slot.ring,
+    job.r,
+    JOB_PENDING,
+    JOB_CANCELLED,
+  ) ===
+    JOB_PENDING;
+}
+
+/**
  * A pool of workers running exported functions of modules. It starts on
  * the first job (or `start()`), grows to `maxthreads` while jobs wait, and
  * keeps `minthreads` idle workers. `stop()` lets queued and running jobs
  * finish, then ends every worker; later jobs fail with
  * {@linkcode ThreadPoolStoppedError} until `start()`.
  *
- * A job's Deferred can be cancelled: a queued job is dropped; a running
- * one ends its worker (which is replaced), something Python threads
- * cannot do.
+ * Each worker runs one job at a time. Once the pool is at `maxthreads`,
+ * up to `pipeline` jobs are sent ahead to each worker (to the least busy
+ * first), in one message per worker per turn, so short jobs are not held
+ * up by a round trip each. A worker left with nothing to do takes over
+ * jobs sent ahead to another that has not started them (behind a long
+ * job, say).
+ *
+ * A job's Deferred can be cancelled: a job that has not started is dropped
+ * (the worker skips it); a running one ends its worker (which is
+ * replaced), something Python threads cannot do. A worker that crashes or
+ * is ended fails the job it was running; the jobs sent ahead to it that it
+ * had not started go to another worker.
  *
  * @example Run a function in a worker
  * ```ts
@@ -235,22 +184,23 @@ export class ThreadPool implements IThreadPool, ReactorResource {
   readonly name: string;
   #min: number;
   #max: number;
+  #window: number;
   #reactor: IReactorResources | undefined;
   #state: PoolState = "new";
-  #slots = new Set<Slot>();
-  #idle: Slot[] = [];
+  #slots: Slot[] = [];
   #queue: (Job | undefined)[] = [];
   #queueHead = 0;
   #waiting = 0; // live (not cancelled) jobs in #queue
   #nextJob = 1;
   #spawning = 0;
+  #pumpQueued = false;
   #Worker: NodeWorkerClass | undefined;
   #stopped: Deferred<void> | undefined;
 
   /**
    * Makes a ThreadPool.
    *
-   * @param options Sizes, name and the reactor to stop with.
+   * @param options Sizes, pipeline depth, name and the reactor to stop with.
    */
   constructor(options: ThreadPoolOptions = {}) {
     this.#min = checkCount(options.minthreads ?? 0, "minthreads");
@@ -261,6 +211,12 @@ export class ThreadPool implements IThreadPool, ReactorResource {
     if (this.#max < 1 || this.#max < this.#min) {
       throw new RangeError(
         `Cannot size the thread pool: maxthreads (${this.#max}) must be >= 1 and >= minthreads (${this.#min})`,
+      );
+    }
+    this.#window = checkCount(options.pipeline ?? 16, "pipeline");
+    if (this.#window < 1) {
+      throw new RangeError(
+        "Cannot size the thread pool: pipeline must be >= 1, got 0",
       );
     }
     this.name = options.name ?? "ThreadPool";
@@ -281,15 +237,32 @@ export class ThreadPool implements IThreadPool, ReactorResource {
   }
   /** Live workers (idle or busy). */
   get workers(): number {
-    return this.#slots.size;
+    return this.#slots.length;
   }
   /** Workers running a job now. */
   get working(): number {
-    return this.#slots.size - this.#idle.length;
+    let n = 0;
+    for (const slot of this.#slots) {
+      for (const job of slot.jobs) {
+        if (!job.cancelled && Atomics.load(slot.ring, job.r) === JOB_STARTED) {
+          n++;
+          break;
+        }
+      }
+    }
+    return n;
   }
-  /** Jobs waiting for a worker. */
+  /** Jobs not started yet: waiting in the pool or sent ahead to a worker. */
   get queued(): number {
-    return this.#waiting;
+    let n = this.#waiting;
+    for (const slot of this.#slots) {
+      for (const job of slot.jobs) {
+        if (!job.cancelled && Atomics.load(slot.ring, job.r) === JOB_PENDING) {
+          n++;
+        }
+      }
+    }
+    return n;
   }
 
   /** Starts the pool: `minthreads` workers are started now. */
@@ -351,15 +324,28 @@ export class ThreadPool implements IThreadPool, ReactorResource {
       name: exportName,
       args,
       d: new Deferred<unknown>((d) => this.#cancel(job, d)),
+      slot: undefined,
+      r: 0,
+      cancelled: false,
     };
     if (this.#state === "stopping" || this.#state === "stopped") {
       job.d.errback(new ThreadPoolStoppedError(this.name));
       return job.d as Deferred<T>;
     }
-    if (this.#idle.length === 0 && args.length > 0) {
+    if (this.#state === "new") this.start();
+    if (this.#waiting === 0) {
+      // A worker with nothing to do takes it now.
+      for (const slot of this.#slots) {
+        if (slot.jobs.length === 0) {
+          this.#send(slot, [this.#give(slot, job)]);
+          return job.d as Deferred<T>;
+        }
+      }
+    }
+    if (!allPrimitive(args)) {
       // The job has to wait: clone now, so it runs with the arguments as
-      // they are at this call (an idle worker gets them cloned by
-      // postMessage at once), and so arguments that cannot cross fail here.
+      // they are at this call (a job sent at once gets them cloned by
+      // postMessage), and so arguments that cannot cross fail here.
       try {
         job.args = structuredClone(args);
       } catch (error) {
@@ -367,10 +353,16 @@ export class ThreadPool implements IThreadPool, ReactorResource {
         return job.d as Deferred<T>;
       }
     }
-    if (this.#state === "new") this.start();
     this.#queue.push(job);
     this.#waiting++;
-    this.#pump();
+    // The jobs given in this turn go out together, one message per worker.
+    if (!this.#pumpQueued) {
+      this.#pumpQueued = true;
+      queueMicrotask(() => {
+        this.#pumpQueued = false;
+        this.#pump();
+      });
+    }
     return job.d as Deferred<T>;
   }
 
@@ -430,15 +422,33 @@ export class ThreadPool implements IThreadPool, ReactorResource {
 
   #pump(): void {
     if (this.#state !== "started" && this.#state !== "stopping") return;
-    while (this.#waiting > 0) {
-      const slot = this.#idle.pop();
-      if (slot === undefined) break;
-      let job = this.#queue[this.#queueHead];
-      while (job === undefined) job = this.#queue[++this.#queueHead];
-      this.#queue[this.#queueHead++] = undefined;
-      this.#waiting--;
-      this.#assign(slot, job);
+    if (this.#waiting > 0 && this.#slots.length > 0) {
+      // Until the pool is at full size, a job goes only to a worker with
+      // nothing to do: the workers starting take the others.
+      const limit = this.#spawning === 0 && this.#slots.length >= this.#max
+        ? this.#window
+        : 1;
+      const batches = new Map<Slot, Job[]>();
+      while (this.#waiting > 0) {
+        let best: Slot | undefined;
+        for (const slot of this.#slots) {
+          if (
+            slot.jobs.length < limit &&
+            (best === undefined || slot.jobs.length < best.jobs.length)
+          ) best = slot;
+        }
+        if (best === undefined) break;
+        let job = this.#queue[this.#queueHead];
+        while (job === undefined) job = this.#queue[++this.#queueHead];
+        this.#queue[this.#queueHead++] = undefined;
+        this.#waiting--;
+        const batch = batches.get(best);
+        if (batch === undefined) batches.set(best, [this.#give(best, job)]);
+        else batch.push(this.#give(best, job));
+      }
+      for (const [slot, batch] of batches) this.#send(slot, batch);
     }
+    if (this.#waiting === 0 && this.#window > 1) this.#steal();
     if (this.#waiting === 0) {
       this.#queue.length = 0;
       this.#queueHead = 0;
@@ -452,12 +462,48 @@ export class ThreadPool implements IThreadPool, ReactorResource {
     // up to the minimum.
     while (
       this.#spawning < this.#waiting &&
-      this.#slots.size + this.#spawning < this.#max
+      this.#slots.length + this.#spawning < this.#max
     ) {
       this.#spawn();
     }
     if (this.#state === "started") {
-      while (this.#slots.size + this.#spawning < this.#min) this.#spawn();
+      while (this.#slots.length + this.#spawning < this.#min) this.#spawn();
+    }
+  }
+
+  /**
+   * A worker with nothing to do takes over the oldest half of the jobs
+   * sent ahead to the busiest one that it has not started (say, behind a
+   * long job). Taking one back is a compare-and-swap on that worker's ring,
+   * so it can never run there too; it acknowledges the skip later.
+   */
+  #steal(): void {
+    for (const idle of this.#slots) {
+      if (idle.jobs.length > 0) continue;
+      let victim: Slot | undefined;
+      for (const slot of this.#slots) {
+        if (
+          slot.jobs.length > 1 &&
+          (victim === undefined || slot.jobs.length > victim.jobs.length)
+        ) victim = slot;
+      }
+      if (victim === undefined) return;
+      const jobs = victim.jobs;
+      const taken: Job[] = [];
+      // The oldest of them first (the head is running, or about to), up to
+      // half of those waiting there.
+      let left = 0;
+      for (let k = 1; k < jobs.length; k++) if (!jobs[k].cancelled) left++;
+      for (let k = 1; k < jobs.length && taken.length * 2 < left; k++) {
+        const job = jobs[k];
+        if (job.cancelled) continue;
+        if (!takeBack(victim, job)) continue; // started: the head finished
+        // What stays behind only matches the worker's skip.
+        jobs[k] = { ...job, cancelled: true };
+        taken.push(job);
+      }
+      if (taken.length === 0) continue;
+      this.#send(idle, taken.map((job) => this.#give(idle, job)));
     }
   }
 
@@ -483,8 +529,10 @@ export class ThreadPool implements IThreadPool, ReactorResource {
     this.#spawning--;
     if (this.#state === "stopped") return;
     let worker: NodeWorker;
+    const ring = new SharedArrayBuffer(4 * this.#window);
     try {
       worker = new W(workerUrl());
+      worker.postMessage({ t: "init", ring } satisfies InitMessage);
     } catch (error) {
       this.#failQueue(error);
       return;
@@ -494,13 +542,23 @@ export class ThreadPool implements IThreadPool, ReactorResource {
       id: worker.threadId,
       gone: false,
       refd: false,
+      ring: new Int32Array(ring),
+      free: Array.from({ length: this.#window }, (_, i) => i),
+      jobs: [],
     };
     worker.on("message", (message) => this.#onMessage(slot, message));
-    worker.on("error", (error) => this.#lost(slot, error.message));
-    worker.on("exit", (code) => this.#lost(slot, `exit code ${code}`));
+    // Handled a task later, so that answers the worker posted before it
+    // died are read first: a job that finished is not failed with it.
+    worker.on("error", (error) => {
+      if (!slot.gone) setTimeout(() => this.#lost(slot, error.message), 0);
+    });
+    worker.on("exit", (code) => {
+      if (!slot.gone) {
+        setTimeout(() => this.#lost(slot, `exit code ${code}`), 0);
+      }
+    });
     worker.unref();
-    this.#slots.add(slot);
-    this.#idle.push(slot);
+    this.#slots.push(slot);
     this.#pump();
     this.#maybeFinishStop();
   }
@@ -519,53 +577,74 @@ export class ThreadPool implements IThreadPool, ReactorResource {
     this.#maybeFinishStop();
   }
 
-  #assign(slot: Slot, job: Job): void {
-    slot.job = job;
+  /** Books `job` on `slot`: a ring cell, and a place in its answer order. */
+  #give(slot: Slot, job: Job): Job {
     job.slot = slot;
-    if (!slot.refd) {
-      slot.refd = true;
-      slot.worker.ref(); // a running job keeps the process alive
-    }
-    try {
-      slot.worker.postMessage(
-        {
-          t: "run",
-          id: job.id,
-          url: job.url,
-          name: job.name,
-          args: job.args,
-        } satisfies RunMessage,
-      );
-    } catch (error) {
-      this.#release(slot);
-      job.d.errback(cannotPass(job.name, error));
-    }
+    job.r = slot.free.pop()!;
+    Atomics.store(slot.ring, job.r, JOB_PENDING);
+    slot.jobs.push(job);
+    return job;
   }
 
-  #release(slot: Slot): void {
-    const job = slot.job;
-    if (job !== undefined) job.slot = undefined;
-    slot.job = undefined;
-    if (slot.gone) return;
-    this.#idle.push(slot);
-    this.#pump();
-    // Still idle (no queued job took it): it no longer keeps the process
-    // alive. Checked after the pump, so a busy pool does not flip it.
-    if (slot.job === undefined && slot.refd) {
+  /** Sends booked jobs to a worker, in one message. */
+  #send(slot: Slot, jobs: Job[]): void {
+    if (!slot.refd) {
+      slot.refd = true;
+      slot.worker.ref(); // jobs to run keep the process alive
+    }
+    const wire = jobs.map((job): JobMessage => ({
+      id: job.id,
+      r: job.r,
+      url: job.url,
+      name: job.name,
+      args: job.args,
+    }));
+    try {
+      slot.worker.postMessage({ t: "run", jobs: wire } satisfies RunMessage);
+      return;
+    } catch {
+      // Some job's arguments cannot be cloned: send them one by one.
+    }
+    for (let i = 0; i < jobs.length; i++) {
+      try {
+        slot.worker.postMessage(
+          { t: "run", jobs: [wire[i]] } satisfies RunMessage,
+        );
+      } catch (error) {
+        const job = jobs[i];
+        slot.jobs.splice(slot.jobs.indexOf(job), 1);
+        slot.free.push(job.r);
+        job.slot = undefined;
+        job.d.errback(cannotPass(job.name, error));
+      }
+    }
+    this.#idled(slot);
+  }
+
+  /** A worker with no jobs left no longer keeps the process alive. */
+  #idled(slot: Slot): void {
+    if (slot.jobs.length === 0 && slot.refd && !slot.gone) {
       slot.refd = false;
       slot.worker.unref();
     }
-    this.#trimIdle();
   }
 
   #onMessage(slot: Slot, message: FromWorker): void {
     switch (message.t) {
-      case "done": {
-        const job = slot.job;
-        if (job === undefined || job.id !== message.id) return;
-        this.#release(slot);
-        if (message.ok) job.d.callback(message.value);
-        else job.d.errback(reviveError(message.error));
+      case "dones": {
+        for (const outcome of message.list) {
+          const job = slot.jobs[0];
+          if (job === undefined || job.id !== outcome.id) continue;
+          slot.jobs.shift();
+          slot.free.push(job.r);
+          job.slot = undefined;
+          if (job.cancelled || outcome.t === "skip") continue;
+          if (outcome.ok) job.d.callback(outcome.value);
+          else job.d.errback(reviveError(outcome.error));
+        }
+        this.#pump();
+        this.#idled(slot);
+        this.#trimIdle();
         this.#maybeFinishStop();
         return;
       }
@@ -589,18 +668,25 @@ export class ThreadPool implements IThreadPool, ReactorResource {
     }
   }
 
-  /** A worker died (crash report, error event or exit): replace it. */
-  #lost(slot: Slot, reason: string, cause?: unknown): void {
-    if (slot.gone) return;
+  /**
+   * Ends a worker: the job it was running (and any whose answer was on
+   * its way) fails; the jobs it had not started go to the front of the
+   * queue (one sent at once to an idle worker is re-sent with its args).
+   */
+  #end(slot: Slot, reason: string, cause?: unknown): void {
     slot.gone = true;
-    this.#slots.delete(slot);
-    const i = this.#idle.indexOf(slot);
-    if (i !== -1) this.#idle.splice(i, 1);
+    this.#slots.splice(this.#slots.indexOf(slot), 1);
     slot.worker.terminate().catch(ignoreTerminateError);
-    const job = slot.job;
-    slot.job = undefined;
-    if (job !== undefined) {
+    const jobs = slot.jobs;
+    slot.jobs = [];
+    const back: Job[] = [];
+    for (const job of jobs) {
       job.slot = undefined;
+      if (job.cancelled) continue;
+      if (takeBack(slot, job)) {
+        back.push(job);
+        continue;
+      }
       const error = new WorkerCrashedError(slot.id, reason, { cause });
       log.failure(
         "Thread-pool worker {worker} crashed running {job}",
@@ -609,7 +695,11 @@ export class ThreadPool implements IThreadPool, ReactorResource {
         { worker: slot.id, job: `${job.name} of ${job.url}` },
       );
       job.d.errback(error);
-    } else {
+    }
+    if (back.length > 0) {
+      this.#queue.splice(this.#queueHead, 0, ...back);
+      this.#waiting += back.length;
+    } else if (jobs.length === 0) {
       log.warn("Idle thread-pool worker {worker} ended: {reason}", {
         worker: slot.id,
         reason,
@@ -619,47 +709,51 @@ export class ThreadPool implements IThreadPool, ReactorResource {
     this.#maybeFinishStop();
   }
 
+  /** A worker died (crash report, error event or exit): replace it. */
+  #lost(slot: Slot, reason: string, cause?: unknown): void {
+    if (!slot.gone) this.#end(slot, reason, cause);
+  }
+
   #cancel(job: Job, d: Deferred<unknown>): void {
     const slot = job.slot;
-    if (slot !== undefined) {
-      // A worker cannot be interrupted mid-call; end it and start another.
-      slot.gone = true;
-      slot.job = undefined;
-      job.slot = undefined;
-      this.#slots.delete(slot);
-      slot.worker.terminate().catch(ignoreTerminateError);
-      d.errback(new CancelledError(`Thread job ${job.name} was cancelled`));
-      this.#pump();
+    if (slot === undefined) {
+      const i = this.#queue.indexOf(job, this.#queueHead);
+      if (i !== -1) {
+        this.#queue[i] = undefined;
+        this.#waiting--;
+      }
       this.#maybeFinishStop();
       return;
     }
-    const i = this.#queue.indexOf(job, this.#queueHead);
-    if (i !== -1) {
-      this.#queue[i] = undefined;
-      this.#waiting--;
-    }
-    this.#maybeFinishStop();
+    job.cancelled = true;
+    if (takeBack(slot, job)) return; // not started: the worker skips it
+    // Running: a worker cannot be interrupted mid-call; end it and start
+    // another.
+    d.errback(new CancelledError(`Thread job ${job.name} was cancelled`));
+    this.#end(slot, `ended to cancel job ${job.name}`);
   }
 
   /** Ends idle workers above `maxthreads` (after `adjustPoolsize`). */
   #trimIdle(): void {
-    while (this.#idle.length > 0 && this.#slots.size > this.#max) {
-      const slot = this.#idle.pop()!;
+    for (let i = this.#slots.length - 1; i >= 0; i--) {
+      if (this.#slots.length <= this.#max) return;
+      const slot = this.#slots[i];
+      if (slot.jobs.length > 0) continue;
       slot.gone = true;
-      this.#slots.delete(slot);
+      this.#slots.splice(i, 1);
       slot.worker.terminate().catch(ignoreTerminateError);
     }
   }
 
   #maybeFinishStop(): void {
     if (this.#state !== "stopping") return;
-    if (this.queued > 0 || this.working > 0 || this.#spawning > 0) return;
+    if (this.#waiting > 0 || this.#spawning > 0) return;
+    for (const slot of this.#slots) if (slot.jobs.length > 0) return;
     for (const slot of this.#slots) {
       slot.gone = true;
       slot.worker.terminate().catch(ignoreTerminateError);
     }
-    this.#slots.clear();
-    this.#idle.length = 0;
+    this.#slots.length = 0;
     this.#queue.length = 0;
     this.#queueHead = 0;
     this.#state = "stopped";
@@ -667,15 +761,6 @@ export class ThreadPool implements IThreadPool, ReactorResource {
     const stopped = this.#stopped!;
     stopped.callback(undefined);
   }
-}
-
-function cannotPass(exportName: string, error: unknown): TypeError {
-  return new TypeError(
-    `Cannot pass the arguments of ${exportName} to a thread: ${
-      error instanceof Error ? error.message : String(error)
-    }`,
-    { cause: error },
-  );
 }
 
 /**
@@ -711,9 +796,3 @@ export function deferToThread<T = unknown>(
     ...args,
   );
 }
-
-/**
- * Ending a worker that already exited (or crashed, which was reported as its
- * job's failure) rejects; there is nothing left to report or undo.
- */
-function ignoreTerminateError(): void {}

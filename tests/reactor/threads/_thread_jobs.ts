@@ -77,6 +77,14 @@ export function forever(): Promise<never> {
   return new Promise(() => {});
 }
 
+/** Counts itself in `cells[0]`, wakes the main thread, never finishes. */
+export function startForever(shared: SharedArrayBuffer): Promise<never> {
+  const cells = new Int32Array(shared);
+  Atomics.add(cells, 0, 1);
+  Atomics.notify(cells, 0);
+  return new Promise(() => {});
+}
+
 /** The worker's thread id. */
 export function whoAmI(): number {
   return threadId;
@@ -115,4 +123,17 @@ export function askMainError(url: string, name: string): string {
       ? `${error.name}: ${error.message}`
       : `value ${String(error)}`;
   }
+}
+
+let runs = 0;
+
+/** This worker's thread id and how many `sequence` jobs it ran before. */
+export function sequence(): [number, number] {
+  return [threadId, runs++];
+}
+
+/** Counts a run in `cells[0]` (to see that a skipped job never ran). */
+export function tally(shared: SharedArrayBuffer, value: number): number {
+  Atomics.add(new Int32Array(shared), 0, 1);
+  return value;
 }

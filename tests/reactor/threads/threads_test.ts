@@ -263,11 +263,14 @@ Deno.test("cancelling a queued job drops it; cancelling a running job ends its w
       "whoAmI",
       pool.deferToThread<number>(jobs, "whoAmI"),
     );
-    const running = pool.deferToThread(jobs, "forever");
+    const cells = new Int32Array(new SharedArrayBuffer(8));
+    const running = pool.deferToThread(jobs, "startForever", cells.buffer);
     const queued = pool.deferToThread(jobs, "add", 1, 1);
     queued.cancel();
     assert.ok((await failureOf(queued)) instanceof CancelledError);
+    await untilCount(cells, 1);
     assert.equal(pool.queued, 0);
+    assert.equal(pool.working, 1);
     running.cancel();
     assert.ok((await failureOf(running)) instanceof CancelledError);
     const next = await within(
@@ -551,4 +554,177 @@ Deno.test("callInThreadWithCallback reports success and failure to onResult", as
     assert.equal(results[1][0], false);
     assert.equal((results[1][1] as Failure).getErrorMessage(), "nope");
   });
+});
+
+Deno.test("pipelined jobs on one worker run and fire in the order given", async () => {
+  await withPool({ maxthreads: 1, pipeline: 8 }, async (pool) => {
+    const N = 100;
+    const fired: number[] = [];
+    const ds = Array.from(
+      { length: N },
+      (_, k) =>
+        pool.deferToThread<[number, number]>(jobs, "sequence").addCallback(
+          (seen) => {
+            fired.push(k);
+            return seen[1];
+          },
+        ),
+    );
+    const runs = await within(LIMIT, "100 jobs", Promise.all(ds));
+    // The worker's count goes up by one per job, in the order given.
+    assert.deepEqual(runs, Array.from({ length: N }, (_, k) => runs[0] + k));
+    assert.deepEqual(fired, Array.from({ length: N }, (_, k) => k));
+  });
+});
+
+Deno.test("pipelined jobs on two workers each run exactly once", async () => {
+  await withPool({ maxthreads: 2, pipeline: 8 }, async (pool) => {
+    const N = 300;
+    const ds = Array.from(
+      { length: N },
+      () => pool.deferToThread<[number, number]>(jobs, "sequence"),
+    );
+    const seen = await within(LIMIT, "300 jobs", Promise.all(ds));
+    const byWorker = new Map<number, number[]>();
+    for (const [thread, run] of seen) {
+      byWorker.set(thread, [...(byWorker.get(thread) ?? []), run]);
+    }
+    assert.equal(byWorker.size, 2, "both workers took jobs");
+    // Each worker counted its runs 0, 1, 2 ...: none ran twice or was lost
+    // (taking back a job a worker had not started never runs it there).
+    let total = 0;
+    for (const runs of byWorker.values()) {
+      const sorted = runs.toSorted((a, b) => a - b);
+      assert.deepEqual(sorted, Array.from(sorted, (_, k) => k));
+      total += runs.length;
+    }
+    assert.equal(total, N);
+  });
+});
+
+Deno.test("a crash fails only the job that was running; the jobs sent ahead to that worker run on another", async () => {
+  using logs = captureLogs();
+  await withPool({ maxthreads: 1, pipeline: 16 }, async (pool) => {
+    // All eleven go to the one worker together: crashLater starts, and the
+    // ten behind it wait in the worker until it crashes.
+    const crashed = pool.deferToThread(jobs, "crashLater", "boom");
+    const after = Array.from(
+      { length: 10 },
+      (_, k) => pool.deferToThread<number>(jobs, "add", k, 1),
+    );
+    const error = await failureOf(crashed);
+    assert.ok(error instanceof WorkerCrashedError);
+    assert.match(error.message, /Error: boom/);
+    assert.deepEqual(
+      await within(LIMIT, "the jobs behind it", Promise.all(after)),
+      Array.from({ length: 10 }, (_, k) => k + 1),
+    );
+    assert.equal(pool.workers, 1, "the worker was replaced");
+    assert.equal(logs.flushLoggedErrors(WorkerCrashedError).length, 1);
+  });
+});
+
+Deno.test("with two workers, one crashing fails only its running job", async () => {
+  using logs = captureLogs();
+  await withPool({ minthreads: 2, maxthreads: 2 }, async (pool) => {
+    const cells = new Int32Array(new SharedArrayBuffer(8));
+    const held = [1, 2].map(() =>
+      pool.deferToThread<number>(jobs, "hold", cells.buffer)
+    );
+    await untilCount(cells, 2);
+    // Both workers are busy: these are spread over them, sent ahead.
+    const crashed = pool.deferToThread(jobs, "exitNow", 9);
+    const others = Array.from(
+      { length: 30 },
+      (_, k) => pool.deferToThread<number>(jobs, "add", k, 1),
+    );
+    assert.equal(pool.queued, 31);
+    release(cells);
+    const error = await failureOf(crashed);
+    assert.ok(error instanceof WorkerCrashedError);
+    assert.match(error.message, /exit code 9/);
+    assert.deepEqual(
+      await within(LIMIT, "the other jobs", Promise.all(others)),
+      Array.from({ length: 30 }, (_, k) => k + 1),
+    );
+    assert.equal(
+      new Set(await within(LIMIT, "held jobs", Promise.all(held))).size,
+      2,
+    );
+    assert.equal(logs.flushLoggedErrors(WorkerCrashedError).length, 1);
+  });
+});
+
+Deno.test("cancelling: a queued job is dropped; one sent ahead is skipped by its worker, which lives on", async () => {
+  await withPool({ maxthreads: 1, pipeline: 4 }, async (pool) => {
+    const cells = new Int32Array(new SharedArrayBuffer(8));
+    const runs = new Int32Array(new SharedArrayBuffer(4));
+    const holder = pool.deferToThread<number>(jobs, "hold", cells.buffer);
+    await untilCount(cells, 1);
+    // The window holds four: the holder and three sent ahead; two wait here.
+    const ds = [1, 2, 3, 4, 5].map((k) =>
+      pool.deferToThread<number>(jobs, "tally", runs.buffer, k)
+    );
+    await Promise.resolve(); // the turn's jobs go out
+    assert.equal(pool.queued, 5);
+    ds[1].cancel(); // sent ahead, not started
+    ds[4].cancel(); // still in the pool's queue
+    assert.ok((await failureOf(ds[1])) instanceof CancelledError);
+    assert.ok((await failureOf(ds[4])) instanceof CancelledError);
+    assert.equal(pool.queued, 3);
+    release(cells);
+    const thread = await within(LIMIT, "the held job", holder);
+    assert.deepEqual(
+      await within(LIMIT, "the others", Promise.all([ds[0], ds[2], ds[3]])),
+      [1, 3, 4],
+    );
+    assert.equal(Atomics.load(runs, 0), 3, "the cancelled jobs never ran");
+    assert.equal(
+      await pool.deferToThread(jobs, "whoAmI"),
+      thread,
+      "skipping a job does not end the worker",
+    );
+  });
+});
+
+Deno.test("pipeline must be a whole number >= 1", () => {
+  assert.throws(() => new ThreadPool({ pipeline: 0 }), RangeError);
+  assert.throws(() => new ThreadPool({ pipeline: 1.5 }), RangeError);
+});
+
+Deno.test("a worker with nothing to do takes the jobs sent ahead to one held by a long job", async () => {
+  await withPool(
+    { minthreads: 2, maxthreads: 2, pipeline: 8 },
+    async (pool) => {
+      // Both workers up and idle first.
+      const warm = new Int32Array(new SharedArrayBuffer(8));
+      const warming = [1, 2].map(() =>
+        pool.deferToThread(jobs, "hold", warm.buffer)
+      );
+      await untilCount(warm, 2);
+      release(warm);
+      await within(LIMIT, "warm-up", Promise.all(warming));
+      const cells = new Int32Array(new SharedArrayBuffer(8));
+      const long = pool.deferToThread<number>(jobs, "hold", cells.buffer);
+      // Spread over both workers: half are sent ahead behind the long job.
+      const quick = Array.from(
+        { length: 9 },
+        () => pool.deferToThread<number>(jobs, "whoAmI"),
+      );
+      await untilCount(cells, 1);
+      try {
+        // All finish while the long job still holds its worker.
+        const ran = await within(LIMIT, "the quick jobs", Promise.all(quick));
+        assert.equal(new Set(ran).size, 1, "one worker ran them all");
+        const holder = await within(
+          LIMIT,
+          "the long job",
+          Promise.all([long, (release(cells), long)]),
+        );
+        assert.notEqual(holder[0], ran[0]);
+      } finally {
+        release(cells);
+      }
+    },
+  );
 });
