@@ -186,7 +186,7 @@ export class DenoReactor
    * assert.deepEqual(log, ["shutdown"]);
    * ```
    */
-  run(options: ReactorRunOptions = {}): Promise<void> {
+  run(options?: ReactorRunOptions): Promise<void> {
     if (this.#started) return Promise.reject(new ReactorAlreadyRunning());
     if (this.#stoppedBefore) {
       return Promise.reject(new ReactorNotRestartable());
@@ -199,7 +199,7 @@ export class DenoReactor
     this.#holdOpen = setInterval(() => {}, MAX_TIMER_MS);
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#finishRun = resolve;
-    const installSignals = options.installSignalHandlers ?? true;
+    const installSignals = options?.installSignalHandlers ?? true;
     this.#events.event("startup").fire({
       beforeDuring: () => {
         if (generation !== this.#generation) return;

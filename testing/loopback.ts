@@ -742,8 +742,9 @@ export function connectedServerAndClient<
 >(
   server: ProtocolSource<S>,
   client: ProtocolSource<C>,
-  options: ConnectedServerAndClientOptions = {},
+  options?: ConnectedServerAndClientOptions,
 ): [client: C, server: S, pump: IOPump] {
+  options ??= {};
   const serverAddress = options.serverAddress ?? DEFAULT_SERVER;
   const clientAddress = options.clientAddress ?? DEFAULT_CLIENT;
   const c = protocolFrom(client, serverAddress, "client");
