@@ -16,7 +16,7 @@
  */
 
 import {
-  Deferred,
+  type Deferred,
   fail,
   inlineCallbacks,
   succeed,

@@ -24,7 +24,7 @@ import {
   UDPServer,
 } from "@twisted-deno/core/application";
 import { deferLater, reactor } from "@twisted-deno/core/reactor";
-import { Deferred } from "@twisted-deno/core/deferred";
+import type { Deferred } from "@twisted-deno/core/deferred";
 import { Logger } from "@twisted-deno/core/log";
 import { Echo, Factory } from "@twisted-deno/core/protocols";
 import { UDPEcho } from "./udp_echo.ts";

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { Deferred } from "@twisted-deno/core/deferred";
+import type { Deferred } from "@twisted-deno/core/deferred";
 import {
   deferToThread,
   LoopingCall,
