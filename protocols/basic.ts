@@ -22,7 +22,11 @@
  */
 
 import { Logger } from "../log/mod.ts";
-import type { IPushProducer, ITransport } from "../reactor/interfaces.ts";
+import type {
+  IProtocolFactory,
+  IPushProducer,
+  ITransport,
+} from "../reactor/interfaces.ts";
 import {
   ByteBuffer,
   concatBytes,
@@ -32,7 +36,8 @@ import {
   NEED_MORE,
   TOO_LONG,
 } from "./_byte_buffer.ts";
-import { Protocol } from "./protocol.ts";
+import { transportOf } from "./_transport.ts";
+import { type Factory, Protocol } from "./protocol.ts";
 
 const log = new Logger("protocols.basic");
 const encoder = new TextEncoder();
@@ -165,7 +170,9 @@ function notImplemented(proto: object, method: string): Error {
  * assert.equal(new TextDecoder().decode(new Uint8Array(proto.body)), "abcde");
  * ```
  */
-export class LineReceiver extends Protocol implements IPushProducer {
+export class LineReceiver<F extends IProtocolFactory = Factory>
+  extends Protocol<F>
+  implements IPushProducer {
   /** The line delimiter (Twisted's default). */
   delimiter = "\r\n";
   /** The longest line accepted, in bytes (Twisted's default). */
@@ -205,7 +212,7 @@ export class LineReceiver extends Protocol implements IPushProducer {
   #deliver(): void {
     const buffer = this.#buffer;
     while (
-      buffer.length > 0 && !this.paused && !this.transport?.disconnecting
+      buffer.length > 0 && !this.paused && !transportOf(this)?.disconnecting
     ) {
       if (!this.#lineMode) {
         this.rawDataReceived(buffer.takeAll());
@@ -250,7 +257,7 @@ export class LineReceiver extends Protocol implements IPushProducer {
    * empty. By default, drops the connection.
    */
   lineLengthExceeded(_rest: Uint8Array): void {
-    this.transport?.loseConnection();
+    transportOf(this)?.loseConnection();
   }
 
   /**
@@ -289,7 +296,7 @@ export class LineReceiver extends Protocol implements IPushProducer {
   sendLine(line: string | Uint8Array): void {
     const delimiter = this.#delimiter;
     sendWithDelimiter(
-      this.transport!,
+      this.transport,
       line,
       delimiter.get(this, this.delimiter),
       delimiter.text!,
@@ -299,20 +306,20 @@ export class LineReceiver extends Protocol implements IPushProducer {
   /** Stops delivery, and asks the transport to stop reading. */
   pauseProducing(): void {
     this.paused = true;
-    this.transport?.pauseProducing();
+    transportOf(this)?.pauseProducing();
   }
 
   /** Resumes reading and delivers the lines already buffered. */
   resumeProducing(): void {
     this.paused = false;
-    this.transport?.resumeProducing();
+    transportOf(this)?.resumeProducing();
     this.dataReceived(NOTHING);
   }
 
   /** Stops delivery for good, and tells the transport to stop. */
   stopProducing(): void {
     this.paused = true;
-    this.transport?.stopProducing();
+    transportOf(this)?.stopProducing();
   }
 }
 
@@ -333,7 +340,7 @@ export class LineReceiver extends Protocol implements IPushProducer {
  *   seen: string[] = [];
  *   override lineReceived(line: string): void {
  *     this.seen.push(line);
- *     if (line === "QUIT") this.transport!.loseConnection();
+ *     if (line === "QUIT") this.transport.loseConnection();
  *   }
  * }
  * const proto = new Commands();
@@ -342,7 +349,8 @@ export class LineReceiver extends Protocol implements IPushProducer {
  * assert.deepEqual(proto.seen, ["HELO", "QUIT"]);
  * ```
  */
-export class LineOnlyReceiver extends Protocol {
+export class LineOnlyReceiver<F extends IProtocolFactory = Factory>
+  extends Protocol<F> {
   /** The line delimiter. */
   delimiter = "\r\n";
   /** The longest line accepted, in bytes. */
@@ -360,7 +368,7 @@ export class LineOnlyReceiver extends Protocol {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      while (buffer.length > 0 && !this.transport?.disconnecting) {
+      while (buffer.length > 0 && !transportOf(this)?.disconnecting) {
         const delimiter = this.#delimiter.get(this, this.delimiter);
         const end = buffer.findLine(delimiter, this.MAX_LENGTH);
         if (end === NEED_MORE) return;
@@ -389,14 +397,14 @@ export class LineOnlyReceiver extends Protocol {
 
   /** A line was too long; `rest` is the buffer from it on. By default, drops the connection. */
   lineLengthExceeded(_rest: Uint8Array): void {
-    this.transport?.loseConnection();
+    transportOf(this)?.loseConnection();
   }
 
   /** Writes `line` followed by `delimiter`, in one write. */
   sendLine(line: string | Uint8Array): void {
     const delimiter = this.#delimiter;
     sendWithDelimiter(
-      this.transport!,
+      this.transport,
       line,
       delimiter.get(this, this.delimiter),
       delimiter.text!,
@@ -450,7 +458,9 @@ const NINE = 0x39;
  * assert.equal(transport.disconnecting, true); // leading zeros
  * ```
  */
-export class NetstringReceiver extends Protocol implements IPushProducer {
+export class NetstringReceiver<F extends IProtocolFactory = Factory>
+  extends Protocol<F>
+  implements IPushProducer {
   /** The longest payload accepted, in bytes (Twisted's default). */
   MAX_LENGTH = 99999;
   /** True once bad input was received: the connection is being dropped. */
@@ -479,7 +489,7 @@ export class NetstringReceiver extends Protocol implements IPushProducer {
   #deliver(): void {
     const buffer = this.#buffer;
     while (
-      !this.paused && !this.brokenPeer && !this.transport?.disconnecting
+      !this.paused && !this.brokenPeer && !transportOf(this)?.disconnecting
     ) {
       if (this.#expected < 0) {
         const length = this.#readLength();
@@ -559,7 +569,7 @@ export class NetstringReceiver extends Protocol implements IPushProducer {
     });
     this.brokenPeer = true;
     this.#buffer.clear();
-    this.transport?.loseConnection();
+    transportOf(this)?.loseConnection();
   }
 
   /**
@@ -579,26 +589,26 @@ export class NetstringReceiver extends Protocol implements IPushProducer {
     out.set(head);
     out.set(payload, head.length);
     out[out.length - 1] = COMMA;
-    this.transport!.write(out);
+    this.transport.write(out);
   }
 
   /** Stops delivery, and asks the transport to stop reading. */
   pauseProducing(): void {
     this.paused = true;
-    this.transport?.pauseProducing();
+    transportOf(this)?.pauseProducing();
   }
 
   /** Resumes reading and delivers what is buffered. */
   resumeProducing(): void {
     this.paused = false;
-    this.transport?.resumeProducing();
+    transportOf(this)?.resumeProducing();
     this.dataReceived(NOTHING);
   }
 
   /** Stops delivery for good, and tells the transport to stop. */
   stopProducing(): void {
     this.paused = true;
-    this.transport?.stopProducing();
+    transportOf(this)?.stopProducing();
   }
 }
 
@@ -666,8 +676,9 @@ export class StringTooLongError extends Error {
  * assert.deepEqual(proto.got, [2, 0]);
  * ```
  */
-export abstract class IntNStringReceiver extends Protocol
-  implements IPushProducer {
+export abstract class IntNStringReceiver<
+  F extends IProtocolFactory = Factory,
+> extends Protocol<F> implements IPushProducer {
   /** How many bytes the length prefix has. */
   abstract readonly prefixLength: number;
   /** The longest message accepted, in bytes (Twisted's default). */
@@ -697,7 +708,7 @@ export abstract class IntNStringReceiver extends Protocol
     const prefix = this.prefixLength;
     while (
       buffer.length >= prefix && !this.paused && !this.#broken &&
-      !this.transport?.disconnecting
+      !transportOf(this)?.disconnecting
     ) {
       let length = 0;
       for (let i = 0; i < prefix; i++) {
@@ -729,7 +740,7 @@ export abstract class IntNStringReceiver extends Protocol
 
   /** A prefix announced `length` bytes, over `MAX_LENGTH`. By default, drops the connection. */
   lengthLimitExceeded(_length: number): void {
-    this.transport?.loseConnection();
+    transportOf(this)?.loseConnection();
   }
 
   /**
@@ -749,26 +760,26 @@ export abstract class IntNStringReceiver extends Protocol
       length = Math.floor(length / 256);
     }
     out.set(payload, prefix);
-    this.transport!.write(out);
+    this.transport.write(out);
   }
 
   /** Stops delivery, and asks the transport to stop reading. */
   pauseProducing(): void {
     this.paused = true;
-    this.transport?.pauseProducing();
+    transportOf(this)?.pauseProducing();
   }
 
   /** Resumes reading and delivers what is buffered. */
   resumeProducing(): void {
     this.paused = false;
-    this.transport?.resumeProducing();
+    transportOf(this)?.resumeProducing();
     this.dataReceived(NOTHING);
   }
 
   /** Stops delivery for good, and tells the transport to stop. */
   stopProducing(): void {
     this.paused = true;
-    this.transport?.stopProducing();
+    transportOf(this)?.stopProducing();
   }
 }
 
@@ -788,7 +799,8 @@ export abstract class IntNStringReceiver extends Protocol
  * assert.deepEqual([...transport.value()], [3, 0x66, 0x6f, 0x6f]);
  * ```
  */
-export class Int8StringReceiver extends IntNStringReceiver {
+export class Int8StringReceiver<F extends IProtocolFactory = Factory>
+  extends IntNStringReceiver<F> {
   /** One byte. */
   readonly prefixLength = 1;
 }
@@ -814,7 +826,8 @@ export class Int8StringReceiver extends IntNStringReceiver {
  * assert.deepEqual(proto.got, ["ubar"]);
  * ```
  */
-export class Int16StringReceiver extends IntNStringReceiver {
+export class Int16StringReceiver<F extends IProtocolFactory = Factory>
+  extends IntNStringReceiver<F> {
   /** Two bytes. */
   readonly prefixLength = 2;
 }
@@ -841,7 +854,8 @@ export class Int16StringReceiver extends IntNStringReceiver {
  * assert.deepEqual(proto.refused, [11]);
  * ```
  */
-export class Int32StringReceiver extends IntNStringReceiver {
+export class Int32StringReceiver<F extends IProtocolFactory = Factory>
+  extends IntNStringReceiver<F> {
   /** Four bytes. */
   readonly prefixLength = 4;
 }

@@ -30,6 +30,7 @@ import type {
 // Read only inside methods (never at module evaluation), so even a future
 // import cycle through the reactor module would stay harmless.
 import { globalClock } from "../reactor/global.ts";
+import { transportOf } from "./_transport.ts";
 import { ClientFactory } from "./protocol.ts";
 
 const log = new Logger("protocols.client");
@@ -220,8 +221,7 @@ function describe(connector: IConnector | undefined): string {
 }
 
 function closeTransportOf(proto: IProtocol): void {
-  (proto as { transport?: { loseConnection(): void } }).transport
-    ?.loseConnection();
+  transportOf(proto)?.loseConnection();
 }
 
 /** What a {@linkcode ClientCreator} needs of its reactor. */
@@ -286,7 +286,7 @@ class InstanceFactory extends ClientFactory {
  *     super();
  *   }
  *   override connectionMade(): void {
- *     this.transport!.write(this.greeting);
+ *     this.transport.write(this.greeting);
  *   }
  * }
  * const reactor = new MemoryReactorClock();

@@ -18,6 +18,7 @@ import { maybeDeferred } from "../deferred/deferred.ts";
 import type { Deferred } from "../deferred/deferred.ts";
 import type { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";
+import { transportOf } from "./_transport.ts";
 import { LineReceiver } from "./basic.ts";
 import { type ProtocolClass, ServerFactory } from "./protocol.ts";
 
@@ -109,7 +110,7 @@ export function parseFingerQuery(line: string): FingerQuery {
  * assert.equal(ask("glyph\r\n"), "No such user\r\n");
  * ```
  */
-export class FingerProtocol extends LineReceiver {
+export class FingerProtocol extends LineReceiver<FingerFactory> {
   /** The longest query accepted, in bytes. */
   override MAX_LENGTH = 1024;
 
@@ -149,7 +150,8 @@ export class FingerProtocol extends LineReceiver {
    * such user". Override to look elsewhere.
    */
   getUser(user: string): FingerEntry {
-    const factory = this.factory as Partial<FingerFactory> | undefined;
+    // Undefined at run time when no factory built this protocol.
+    const factory: FingerFactory | undefined = this.factory;
     return typeof factory?.getUser === "function"
       ? factory.getUser(user)
       : NO_SUCH_USER;
@@ -163,7 +165,7 @@ export class FingerProtocol extends LineReceiver {
   }
 
   #respond(message: string): void {
-    const transport = this.transport;
+    const transport = transportOf(this);
     if (transport === undefined || transport.disconnecting) return;
     this.sendLine(message);
     transport.loseConnection();

@@ -35,6 +35,7 @@ import {
   type StartTLSOptions,
 } from "../reactor/interfaces.ts";
 import { globalClock } from "../reactor/global.ts";
+import { transportOf } from "./_transport.ts";
 import {
   ClientFactory,
   Protocol,
@@ -108,9 +109,9 @@ export interface IWrappingFactory extends IProtocolFactory {
  * assert.equal(wrapper.logPrefix(), "Echo (Counting)");
  * ```
  */
-export class ProtocolWrapper extends Protocol implements ITransport {
-  /** The factory that built this wrapper. */
-  declare factory: IWrappingFactory;
+export class ProtocolWrapper<F extends IWrappingFactory = IWrappingFactory>
+  extends Protocol<F>
+  implements ITransport {
   /** The protocol being wrapped. */
   wrappedProtocol: IProtocol;
   #disconnecting = false;
@@ -121,7 +122,7 @@ export class ProtocolWrapper extends Protocol implements ITransport {
    * @param factory Told when this wrapper connects and disconnects.
    * @param wrappedProtocol The protocol to wrap.
    */
-  constructor(factory: IWrappingFactory, wrappedProtocol: IProtocol) {
+  constructor(factory: F, wrappedProtocol: IProtocol) {
     super();
     this.factory = factory;
     this.wrappedProtocol = wrappedProtocol;
@@ -169,84 +170,84 @@ export class ProtocolWrapper extends Protocol implements ITransport {
 
   /** True once this wrapper or the real transport is closing. */
   get disconnecting(): boolean {
-    return this.#disconnecting || (this.transport?.disconnecting ?? false);
+    return this.#disconnecting || (transportOf(this)?.disconnecting ?? false);
   }
 
   /** Writes to the real transport. */
   write(data: Uint8Array | string): void {
-    this.transport!.write(data);
+    this.transport.write(data);
   }
 
   /** Writes the chunks to the real transport. */
   writeSequence(chunks: Iterable<Uint8Array | string>): void {
-    this.transport!.writeSequence(chunks);
+    this.transport.writeSequence(chunks);
   }
 
   /** Closes the real transport after flushing. */
   loseConnection(): void {
     this.#disconnecting = true;
-    this.transport!.loseConnection();
+    this.transport.loseConnection();
   }
 
   /** Closes the real transport now. */
   abortConnection(): void {
     this.#disconnecting = true;
-    this.transport!.abortConnection();
+    this.transport.abortConnection();
   }
 
   /** Closes the real transport's writing half. */
   loseWriteConnection(): void {
-    this.transport!.loseWriteConnection();
+    this.transport.loseWriteConnection();
   }
 
   /** The real transport's peer. */
   getPeer(): IAddress {
-    return this.transport!.getPeer();
+    return this.transport.getPeer();
   }
 
   /** The real transport's host. */
   getHost(): IAddress {
-    return this.transport!.getHost();
+    return this.transport.getHost();
   }
 
   /** Passed to the real transport. */
   setTcpNoDelay(on: boolean): void {
-    this.transport!.setTcpNoDelay(on);
+    this.transport.setTcpNoDelay(on);
   }
 
   /** Passed to the real transport. */
   setTcpKeepAlive(on: boolean): void {
-    this.transport!.setTcpKeepAlive(on);
+    this.transport.setTcpKeepAlive(on);
   }
 
   /** Passed to the real transport. */
   startTLS(options: StartTLSOptions): void {
-    this.transport!.startTLS(options);
+    this.transport.startTLS(options);
   }
 
   /** Registers `producer` with the real transport. */
   registerProducer(producer: IProducer, streaming: boolean): void {
-    this.transport!.registerProducer(producer, streaming);
+    this.transport.registerProducer(producer, streaming);
   }
 
   /** Unregisters the producer from the real transport. */
   unregisterProducer(): void {
-    this.transport!.unregisterProducer();
+    this.transport.unregisterProducer();
   }
 
   /** Pauses reading on the real transport. */
   pauseProducing(): void {
-    this.transport!.pauseProducing();
+    this.transport.pauseProducing();
   }
 
   /** Resumes reading on the real transport. */
   resumeProducing(): void {
-    this.transport!.resumeProducing();
+    this.transport.resumeProducing();
   }
 
   /** Stops the real transport. */
   stopProducing(): void {
-    this.transport!.stopProducing();
+    this.transport.stopProducing();
   }
 }
 
@@ -373,9 +374,7 @@ export class WrappingFactory extends ClientFactory implements IWrappingFactory {
  * assert.equal(transport.producerState, "producing");
  * ```
  */
-export class ThrottlingProtocol extends ProtocolWrapper {
-  /** The factory that built it. */
-  declare factory: ThrottlingFactory;
+export class ThrottlingProtocol extends ProtocolWrapper<ThrottlingFactory> {
   /** The producer writing through this connection, if any. */
   producer: IProducer | undefined = undefined;
 
@@ -426,12 +425,12 @@ export class ThrottlingProtocol extends ProtocolWrapper {
 
   /** Pauses reading. */
   throttleReads(): void {
-    if (!this.disconnecting) this.transport?.pauseProducing();
+    if (!this.disconnecting) transportOf(this)?.pauseProducing();
   }
 
   /** Resumes reading. */
   unthrottleReads(): void {
-    if (!this.disconnecting) this.transport?.resumeProducing();
+    if (!this.disconnecting) transportOf(this)?.resumeProducing();
   }
 
   /** Pauses the producer, if it can be paused. */
@@ -759,8 +758,8 @@ export class LimitConnectionsByPeer extends WrappingFactory {
  *
  * class Busy extends Protocol {
  *   override connectionMade(): void {
- *     this.transport!.write("busy, try later\r\n");
- *     this.transport!.loseConnection();
+ *     this.transport.write("busy, try later\r\n");
+ *     this.transport.loseConnection();
  *   }
  * }
  * const factory = LimitTotalConnectionsFactory.forProtocol(Protocol);

@@ -24,12 +24,55 @@ import type {
   IUDPTransport,
 } from "../reactor/interfaces.ts";
 import { Logger } from "../log/mod.ts";
+import { installTransportReader } from "./_transport.ts";
 
 const log = new Logger("protocols");
 
 /**
+ * Thrown when a protocol's `transport` is read before `makeConnection` has
+ * given it one (Twisted's `transport` is None then). Check `connected`
+ * first where a protocol may be used unconnected.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NotConnectedError, Protocol } from "@twisted-deno/core/protocols";
+ * import { StringTransport } from "@twisted-deno/core/testing";
+ *
+ * class Hello extends Protocol {}
+ * const proto = new Hello();
+ * assert.equal(proto.connected, false);
+ * assert.throws(() => proto.transport, NotConnectedError);
+ * const transport = new StringTransport();
+ * proto.makeConnection(transport);
+ * assert.equal(proto.transport, transport);
+ * ```
+ */
+export class NotConnectedError extends Error {
+  /** Always `"NotConnectedError"`. */
+  override readonly name = "NotConnectedError";
+  /**
+   * Makes the error for the protocol class named `protocol`.
+   *
+   * @param protocol The protocol's class name.
+   */
+  constructor(readonly protocol: string) {
+    super(
+      `Cannot use ${protocol}.transport: not connected (makeConnection has not run)`,
+    );
+  }
+}
+
+/**
  * The base of stream protocols. Override the event methods you need:
  * `connectionMade()`, `dataReceived(data)`, `connectionLost(reason)`.
+ *
+ * `F` is the class of the factory that builds it, so `this.factory` has
+ * that factory's own members; `this.transport` is the `ITransport` that
+ * `makeConnection` attached. Neither needs a cast or a `!`:
+ * `class FingerProtocol extends LineReceiver<FingerFactory>`.
+ *
+ * @typeParam F The factory class whose `buildProtocol` sets `factory`.
  *
  * @example An echo protocol, driven without a socket
  * ```ts
@@ -39,7 +82,7 @@ const log = new Logger("protocols");
  *
  * class Echo extends Protocol {
  *   override dataReceived(data: Uint8Array): void {
- *     this.transport!.write(data);
+ *     this.transport.write(data);
  *   }
  * }
  * const transport = new StringTransport();
@@ -49,13 +92,40 @@ const log = new Logger("protocols");
  * assert.equal(new TextDecoder().decode(transport.value()), "hello");
  * ```
  */
-export class Protocol implements IProtocol {
-  /** The factory that built this protocol, if any. */
-  factory?: IProtocolFactory;
-  /** The transport, set by `makeConnection`. */
-  transport?: ITransport;
+export class Protocol<F extends IProtocolFactory = Factory>
+  implements IProtocol {
+  /**
+   * The factory that built this protocol, set by its `buildProtocol`. (A
+   * protocol made with `new` and no factory has none: the field is then
+   * undefined at run time, as Twisted's is None.)
+   */
+  declare factory: F;
   /** True once `makeConnection` has run. */
   connected = false;
+  #transport: ITransport | undefined = undefined;
+
+  static {
+    installTransportReader((proto) =>
+      #transport in proto ? proto.#transport : null
+    );
+  }
+
+  /**
+   * The transport `makeConnection` attached.
+   *
+   * @throws {NotConnectedError} When read before `makeConnection`.
+   */
+  get transport(): ITransport {
+    const transport = this.#transport;
+    if (transport === undefined) {
+      throw new NotConnectedError(this.constructor.name);
+    }
+    return transport;
+  }
+
+  set transport(transport: ITransport) {
+    this.#transport = transport;
+  }
 
   /** Attaches `transport` and calls `connectionMade()`. */
   makeConnection(transport: ITransport): void {

@@ -25,6 +25,7 @@ import type {
 } from "../reactor/interfaces.ts";
 import { globalClock } from "../reactor/global.ts";
 import { ProtocolWrapper, WrappingFactory } from "./policies.ts";
+import { transportOf } from "./_transport.ts";
 
 function cancelCall(call: IDelayedCall | undefined): void {
   if (call?.active()) call.cancel();
@@ -54,9 +55,7 @@ function cancelCall(call: IDelayedCall | undefined): void {
  * assert.equal(transport.disconnecting, true);
  * ```
  */
-export class TimeoutProtocol extends ProtocolWrapper {
-  /** The factory that built it. */
-  declare factory: TimeoutFactory;
+export class TimeoutProtocol extends ProtocolWrapper<TimeoutFactory> {
   /** The pending timeout, if any. */
   timeoutCall: IDelayedCall | undefined = undefined;
   /** The idle period in seconds, or null when no timeout is set. */
@@ -309,7 +308,7 @@ export function TimeoutMixin<B extends TimeoutMixinBase>(
     }
 
     timeoutConnection(): void {
-      this.transport?.loseConnection();
+      transportOf(this)?.loseConnection();
     }
 
     override connectionLost(reason: Failure): void {

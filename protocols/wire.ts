@@ -15,11 +15,13 @@
 import type { Failure } from "../deferred/failure.ts";
 import type {
   IDelayedCall,
+  IProtocolFactory,
   IPushProducer,
   IReactorTime,
 } from "../reactor/interfaces.ts";
 import { globalClock } from "../reactor/global.ts";
-import { Protocol } from "./protocol.ts";
+import { transportOf } from "./_transport.ts";
+import { type Factory, Protocol } from "./protocol.ts";
 
 /**
  * Writes back whatever it receives (RFC 862).
@@ -38,10 +40,10 @@ import { Protocol } from "./protocol.ts";
  * assert.equal(new TextDecoder().decode(transport.value()), "helloworld");
  * ```
  */
-export class Echo extends Protocol {
+export class Echo<F extends IProtocolFactory = Factory> extends Protocol<F> {
   /** Writes `data` back. */
   override dataReceived(data: Uint8Array): void {
-    this.transport!.write(data);
+    this.transport.write(data);
   }
 }
 
@@ -61,7 +63,7 @@ export class Echo extends Protocol {
  * assert.equal(transport.value().length, 0);
  * ```
  */
-export class Discard extends Protocol {
+export class Discard<F extends IProtocolFactory = Factory> extends Protocol<F> {
   /** Ignores `data`. */
   override dataReceived(_data: Uint8Array): void {}
 }
@@ -118,7 +120,8 @@ const CHARGEN_PERIOD: Uint8Array = (() => {
  * proto.stopProducing();
  * ```
  */
-export class Chargen extends Protocol implements IPushProducer {
+export class Chargen<F extends IProtocolFactory = Factory> extends Protocol<F>
+  implements IPushProducer {
   /** The most bytes written at once, unless paused first. */
   BURST = 65536;
   /**
@@ -138,7 +141,7 @@ export class Chargen extends Protocol implements IPushProducer {
 
   /** Registers as a streaming producer and starts sending. */
   override connectionMade(): void {
-    this.transport!.registerProducer(this, true);
+    this.transport.registerProducer(this, true);
     this.#produce();
   }
 
@@ -169,8 +172,9 @@ export class Chargen extends Protocol implements IPushProducer {
   }
 
   #canWrite(): boolean {
+    const transport = transportOf(this);
     return !this.#paused && !this.#stopped &&
-      this.transport !== undefined && !this.transport.disconnecting;
+      transport !== undefined && !transport.disconnecting;
   }
 
   #produce(): void {
@@ -181,7 +185,7 @@ export class Chargen extends Protocol implements IPushProducer {
     try {
       let sent = 0;
       while (this.#canWrite() && sent < this.BURST) {
-        this.transport!.write(CHARGEN_PERIOD);
+        this.transport.write(CHARGEN_PERIOD);
         sent += CHARGEN_PERIOD.length;
       }
     } finally {
@@ -216,11 +220,11 @@ export class Chargen extends Protocol implements IPushProducer {
  * assert.equal(transport.disconnecting, true);
  * ```
  */
-export class QOTD extends Protocol {
+export class QOTD<F extends IProtocolFactory = Factory> extends Protocol<F> {
   /** Writes the quote and closes. */
   override connectionMade(): void {
-    this.transport!.write(this.getQuote());
-    this.transport!.loseConnection();
+    this.transport.write(this.getQuote());
+    this.transport.loseConnection();
   }
 
   /** The quote, with its line ending. Override to say something else. */
@@ -250,11 +254,11 @@ export class QOTD extends Protocol {
  * assert.equal(transport.disconnecting, true);
  * ```
  */
-export class Who extends Protocol {
+export class Who<F extends IProtocolFactory = Factory> extends Protocol<F> {
   /** Writes the users and closes. */
   override connectionMade(): void {
-    this.transport!.write(this.getUsers());
-    this.transport!.loseConnection();
+    this.transport.write(this.getUsers());
+    this.transport.loseConnection();
   }
 
   /** The users, one per CRLF-ended line. Override to list real ones. */
@@ -303,7 +307,7 @@ function two(n: number): string {
  * assert.equal(transport.disconnecting, true);
  * ```
  */
-export class Daytime extends Protocol {
+export class Daytime<F extends IProtocolFactory = Factory> extends Protocol<F> {
   /** Where the time comes from (Unix seconds); the global reactor unless replaced. */
   clock: IReactorTime = globalClock;
 
@@ -315,8 +319,8 @@ export class Daytime extends Protocol {
     } ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${
       two(d.getUTCSeconds())
     } ${d.getUTCFullYear()}\r\n`;
-    this.transport!.write(text);
-    this.transport!.loseConnection();
+    this.transport.write(text);
+    this.transport.loseConnection();
   }
 }
 
@@ -348,7 +352,7 @@ function mod32(n: number): number {
  * assert.equal(transport.disconnecting, true);
  * ```
  */
-export class Time extends Protocol {
+export class Time<F extends IProtocolFactory = Factory> extends Protocol<F> {
   /** Where the time comes from (Unix seconds); the global reactor unless replaced. */
   clock: IReactorTime = globalClock;
 
@@ -359,7 +363,7 @@ export class Time extends Protocol {
     );
     const out = new Uint8Array(4);
     new DataView(out.buffer).setUint32(0, since1900);
-    this.transport!.write(out);
-    this.transport!.loseConnection();
+    this.transport.write(out);
+    this.transport.loseConnection();
   }
 }

@@ -32,7 +32,11 @@ Deno.test("Protocol.makeConnection sets the transport, then calls connectionMade
   }
   const proto = new Some();
   assert.equal(proto.connected, false);
-  assert.equal(proto.transport, undefined);
+  assert.throws(() => proto.transport, {
+    name: "NotConnectedError",
+    message:
+      "Cannot use Some.transport: not connected (makeConnection has not run)",
+  });
   const transport = new StringTransport();
   proto.makeConnection(transport);
   assert.deepEqual(seen, [transport]);
