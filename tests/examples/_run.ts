@@ -1,7 +1,7 @@
 // Helpers for the example tests: run an example (or any command) as a
 // child process, bounded in time, and read what it prints.
 
-import { within } from "../_helpers.ts";
+import { readAll, within } from "../_helpers.ts";
 
 /** The checkout's root folder (with a trailing slash). */
 export const ROOT: string = new URL("../../", import.meta.url).pathname;
@@ -58,14 +58,21 @@ export async function run(
   }
 }
 
-/** A long-running child (a server) whose stdout lines the test waits for. */
+/**
+ * A long-running child (a server) whose output the test waits for: its
+ * stdout, or its stderr with `watch: "stderr"` (the runner logs there).
+ */
 export class Server {
   readonly child: Deno.ChildProcess;
   #out = "";
   #err: Promise<string>;
   #reader: ReadableStreamDefaultReader<Uint8Array>;
 
-  constructor(args: string[], cmd?: string) {
+  constructor(
+    args: string[],
+    options: { cmd?: string; watch?: "stdout" | "stderr" } = {},
+  ) {
+    const cmd = options.cmd;
     this.child = new Deno.Command(cmd ?? Deno.execPath(), {
       args,
       cwd: ROOT,
@@ -74,8 +81,11 @@ export class Server {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    this.#reader = this.child.stdout.getReader();
-    this.#err = new Response(this.child.stderr).text();
+    const [watched, other] = options.watch === "stderr"
+      ? [this.child.stderr, this.child.stdout]
+      : [this.child.stdout, this.child.stderr];
+    this.#reader = watched.getReader();
+    this.#err = new Response(other).text();
   }
 
   /** Waits (at most `ms`) until stdout matches `pattern`. */
@@ -97,8 +107,11 @@ export class Server {
     return within(ms, `output matching ${pattern}`, read());
   }
 
-  /** Sends SIGTERM and waits (at most 10 s) for the exit. */
-  async stop(): Promise<Ran> {
+  /**
+   * Sends SIGTERM and waits (at most 10 s) for the exit; returns the
+   * status, all of the watched stream and all of the other.
+   */
+  async stop(): Promise<{ code: number; watched: string; other: string }> {
     try {
       this.child.kill("SIGTERM");
     } catch {
@@ -109,28 +122,44 @@ export class Server {
       "the server to exit",
       this.child.status,
     );
+    const decoder = new TextDecoder();
+    let rest = "";
+    for (;;) {
+      const { done, value } = await within(
+        10_000,
+        "the server's output to end",
+        this.#reader.read(),
+      );
+      if (done) break;
+      rest += decoder.decode(value, { stream: true });
+    }
     this.#reader.releaseLock();
-    await this.child.stdout.cancel().catch(() => {});
-    return { code: status.code, stdout: this.#out, stderr: await this.#err };
+    return {
+      code: status.code,
+      watched: this.#out + rest,
+      other: await this.#err,
+    };
   }
 }
 
-/** Sends `text` to 127.0.0.1:`port` and reads until the server closes. */
-export async function ask(port: number, text: string): Promise<string> {
+/**
+ * Sends `text` to 127.0.0.1:`port` and reads until the server closes;
+ * with `closeWrite`, half-closes after sending (an echo server then
+ * finishes and closes too).
+ */
+export async function ask(
+  port: number,
+  text: string,
+  options: { closeWrite?: boolean } = {},
+): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     await conn.write(new TextEncoder().encode(text));
-    return await within(
-      10_000,
-      "the reply",
-      new Response(conn.readable).text(),
+    if (options.closeWrite) await conn.closeWrite();
+    return new TextDecoder().decode(
+      await within(10_000, "the reply", readAll(conn)),
     );
-  } catch (error) {
-    try {
-      conn.close();
-    } catch {
-      // closed by the Response already
-    }
-    throw error;
+  } finally {
+    conn.close();
   }
 }

@@ -231,8 +231,8 @@ Deno.test("examples/finger.ts answers a query ending in LF alone, as `nc` sends 
     );
     assert.equal(await ask(Number(port), "nobody\n"), "No such user\r\n");
   } finally {
-    const { code, stderr } = await server.stop();
-    assert.equal(code, 0, stderr);
+    const { code, other } = await server.stop();
+    assert.equal(code, 0, other);
   }
 });
 
