@@ -40,6 +40,19 @@ export function linksOf(markdown: string): string[] {
   return out;
 }
 
+/**
+ * Whether deno.json's `publish.exclude` leaves `path` (relative to the
+ * root) out of the JSR package: folder prefixes, with `!path` taking a
+ * file back in.
+ */
+function unpublished(path: string, exclude: string[]): boolean {
+  if (exclude.includes(`!${path}`)) return false;
+  return exclude.some((e) =>
+    !e.startsWith("!") &&
+    (path === e || (e.endsWith("/") && path.startsWith(e)))
+  );
+}
+
 /** Whether `target` leaves the document's folder for somewhere else. */
 function isExternal(target: string): boolean {
   return /^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith("//");
@@ -65,6 +78,8 @@ Deno.test("linksOf finds inline, image and reference links, not code", () => {
 Deno.test("every relative link in README.md and docs/ resolves inside the repository", async (t) => {
   const root = new URL("../../", import.meta.url);
   const rootPath = decodeURIComponent(root.pathname);
+  const config = JSON.parse(await Deno.readTextFile(`${rootPath}deno.json`));
+  const exclude: string[] = config.publish.exclude;
   let checked = 0;
   for (const doc of await documents()) {
     await t.step(doc, async () => {
@@ -85,6 +100,12 @@ Deno.test("every relative link in README.md and docs/ resolves inside the reposi
           checked++;
         } catch {
           broken.push(`${link} (no such file)`);
+          continue;
+        }
+        // Readers on JSR see the published files only.
+        const relative = targetPath.slice(rootPath.length);
+        if (!unpublished(doc, exclude) && unpublished(relative, exclude)) {
+          broken.push(`${link} (left out of the JSR package)`);
         }
       }
       assert.deepEqual(broken, [], `${doc} has broken links`);
