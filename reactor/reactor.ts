@@ -292,7 +292,8 @@ export class DenoReactor
    * assert.equal(ran, true);
    * ```
    */
-  iterate(delay = 0): Promise<void> {
+  iterate(delay?: number): Promise<void> {
+    delay ??= 0;
     if (!(delay >= 0)) {
       return Promise.reject(
         new RangeError(

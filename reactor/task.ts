@@ -148,7 +148,8 @@ export class LoopingCall {
    * assert.deepEqual(clock.getDelayedCalls(), []);
    * ```
    */
-  start(interval: number, now = true): Deferred<LoopingCall> {
+  start(interval: number, now?: boolean): Deferred<LoopingCall> {
+    now ??= true;
     if (this.#running) {
       throw new Error("Cannot start the LoopingCall: it is already running");
     }

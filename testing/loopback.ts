@@ -549,8 +549,9 @@ export interface LoopbackAsyncOptions {
 export function loopbackAsync(
   server: IProtocol,
   client: IProtocol,
-  options: LoopbackAsyncOptions = {},
+  options?: LoopbackAsyncOptions,
 ): Deferred<void> {
+  options ??= {};
   const collapse = options.pumpPolicy === "collapsing";
   const done = new Deferred<void>();
   let pumping = true; // until the first pumping below has begun

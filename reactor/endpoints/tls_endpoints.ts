@@ -85,8 +85,9 @@ export class SSL4ServerEndpoint implements IStreamServerEndpoint {
     readonly reactor: IReactorSSL,
     port: number,
     tls: TLSServerOptions,
-    options: SSL4ServerEndpointOptions = {},
+    options?: SSL4ServerEndpointOptions,
   ) {
+    options ??= {};
     this.port = port;
     this.tls = tls;
     this.backlog = options.backlog ?? 50;
@@ -173,9 +174,11 @@ export class SSL4ClientEndpoint implements IStreamClientEndpoint {
     readonly reactor: IReactorSSL,
     host: string,
     port: number,
-    tls: TLSClientOptions = {},
-    options: SSL4ClientEndpointOptions = {},
+    tls?: TLSClientOptions,
+    options?: SSL4ClientEndpointOptions,
   ) {
+    tls ??= {};
+    options ??= {};
     this.host = host;
     this.port = port;
     this.tls = tls;
