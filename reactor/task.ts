@@ -415,8 +415,9 @@ export interface ReactOptions<R extends IReactor = IReactor> {
 export async function react<A extends any[], R extends IReactor = IReactor>(
   main: (reactor: R, ...argv: A) => unknown,
   argv?: A,
-  options: ReactOptions<R> = {},
+  options?: ReactOptions<R>,
 ): Promise<never> {
+  options ??= {};
   const r = options.reactor ?? (getGlobalReactor() as R);
   const exit = options.exit ?? ((code: number) => Deno.exit(code));
   let code = 0;
