@@ -26,7 +26,7 @@ import {
 import { deferLater, reactor } from "@twisted-deno/core/reactor";
 import type { Deferred } from "@twisted-deno/core/deferred";
 import { Logger } from "@twisted-deno/core/log";
-import { Echo, Factory } from "@twisted-deno/core/protocols";
+import { IdleEchoFactory } from "./echo_server.ts";
 import { UDPEcho } from "./udp_echo.ts";
 
 const log = new Logger("service_tree");
@@ -71,11 +71,9 @@ export function makeService(options: ServiceMakerOptions): Application {
   const servers = new MultiService();
   servers.setName("servers");
   servers.setServiceParent(application);
-  const echo = Factory.forProtocol(Echo);
-  echo.noisy = false;
-  new TCPServer(port, echo, { interface: "127.0.0.1" }).setServiceParent(
-    servers,
-  );
+  // The echo server of echo_server.ts: it drops a peer silent for 300 s.
+  new TCPServer(port, new IdleEchoFactory(300), { interface: "127.0.0.1" })
+    .setServiceParent(servers);
   new UDPServer(port, new UDPEcho(), { interface: "127.0.0.1" })
     .setServiceParent(servers);
 
