@@ -232,8 +232,9 @@ export class ClientService extends Service {
   constructor(
     endpoint: IStreamClientEndpoint,
     factory: IProtocolFactory,
-    options: ClientServiceOptions = {},
+    options?: ClientServiceOptions,
   ) {
+    options ??= {};
     super();
     this.#endpoint = endpoint;
     this.#factory = factory;
@@ -254,7 +255,8 @@ export class ClientService extends Service {
    *   `CancelledError` when the service stops first, or with the connection
    *   error after `failAfterFailures` failed attempts in a row.
    */
-  whenConnected(options: WhenConnectedOptions = {}): Deferred<IProtocol> {
+  whenConnected(options?: WhenConnectedOptions): Deferred<IProtocol> {
+    options ??= {};
     const remaining = options.failAfterFailures;
     if (
       remaining !== undefined && (!Number.isInteger(remaining) || remaining < 1)

@@ -225,8 +225,9 @@ export class TCPServer extends PortService {
   constructor(
     port: number,
     factory: IProtocolFactory,
-    options: TCPServerOptions = {},
+    options?: TCPServerOptions,
   ) {
+    options ??= {};
     const { reactor = globalReactor, ...listen } = options;
     super((runner) =>
       reactor.listenTCP(port, factory, withRunnerDefaults(listen, runner))
@@ -272,8 +273,9 @@ export class SSLServer extends PortService {
     port: number,
     factory: IProtocolFactory,
     tls: TLSServerOptions,
-    options: SSLServerOptions = {},
+    options?: SSLServerOptions,
   ) {
+    options ??= {};
     const { reactor = globalReactor, ...listen } = options;
     super((runner) =>
       reactor.listenSSL(port, factory, tls, withRunnerDefaults(listen, runner))
@@ -316,8 +318,9 @@ export class UNIXServer extends PortService {
   constructor(
     path: string,
     factory: IProtocolFactory,
-    options: UNIXServerOptions = {},
+    options?: UNIXServerOptions,
   ) {
+    options ??= {};
     const { reactor = globalReactor, ...listen } = options;
     super(() => reactor.listenUNIX(path, factory, listen));
   }
@@ -358,8 +361,9 @@ export class UDPServer extends PortService {
   constructor(
     port: number,
     protocol: IDatagramProtocol,
-    options: UDPServerOptions = {},
+    options?: UDPServerOptions,
   ) {
+    options ??= {};
     const { reactor = globalReactor, ...listen } = options;
     super(() => reactor.listenUDP(port, protocol, listen));
   }
@@ -410,8 +414,9 @@ export class TCPClient extends Service {
     host: string,
     port: number,
     factory: IClientFactory,
-    options: TCPClientOptions = {},
+    options?: TCPClientOptions,
   ) {
+    options ??= {};
     super();
     const { reactor = globalReactor, ...connect } = options;
     this.#connect = () => reactor.connectTCP(host, port, factory, connect);

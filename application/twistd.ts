@@ -34,6 +34,16 @@
  * assumes a single process. Children get the supervisor's own Deno flags
  * and permissions (read from `/proc/self/cmdline` on Linux).
  *
+ * @example Parse a runner command line
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseTwistdArgs } from "@twisted-deno/core/twistd";
+ *
+ * const options = parseTwistdArgs(["--log-level", "debug", "app.ts", "--port", "0"]);
+ * assert.equal(options.module, "app.ts");
+ * assert.deepEqual(options.args, ["--port", "0"]);
+ * ```
+ *
  * @module
  */
 

@@ -1,5 +1,5 @@
 /**
- * A LineReceiver echo server for the load generator in `../shared/bench/`
+ * A LineReceiver echo server for the load generator in `bench/loadgen/`
  * (`loadgen --mode lines`): each `\r\n`-terminated line is decoded to a
  * string by `lineReceived` and sent back with `sendLine`, as Twisted's
  * `peers/twisted_lines.py` does (MAX_LENGTH 1 MiB, like it).

@@ -9,14 +9,14 @@
 #   bench/run_echo.sh                  one round (about 3 minutes)
 #   BENCH_REPEAT=3 bench/run_echo.sh   three interleaved rounds, medians
 #
-# Environment: BENCH_DIR (../shared/bench next to this checkout), DENO,
+# Environment: BENCH_DIR (bench/loadgen in this checkout), DENO,
 # and everything run.sh reads (BENCH_WARMUP, BENCH_DURATION,
 # BENCH_HOLD_CONNS, BENCH_BUILD, NODE, PYTHON). See $BENCH_DIR/README.md.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-BENCH_DIR=${BENCH_DIR:-$(cd "$ROOT/../shared/bench" 2>/dev/null && pwd || true)}
+BENCH_DIR=${BENCH_DIR:-$HERE/loadgen}
 if [ -z "$BENCH_DIR" ] || [ ! -x "$BENCH_DIR/run.sh" ]; then
   echo "run_echo.sh: cannot find the load generator's run.sh; set BENCH_DIR" >&2
   exit 2

@@ -8,12 +8,12 @@
 #
 # Measures `lines` (64 B lines, 10 connections, 16 pipelined) and `hold`
 # (idle connections, RSS per connection) for every server; see
-# ../shared/bench/README.md (environment: BENCH_REPEAT, BENCH_DURATION ...).
+# bench/loadgen/README.md (environment: BENCH_REPEAT, BENCH_DURATION ...).
 set -eu -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-SHARED=${BENCH_SHARED:-$(cd "$ROOT/../shared/bench" && pwd)}
+SHARED=${BENCH_SHARED:-$HERE/loadgen}
 
 cd "$ROOT"
 exec "$SHARED/run.sh" --peers lines --name ours_lines -- \

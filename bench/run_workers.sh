@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run_workers.sh: echo served through the twistd runner with --workers 1 and
 # --workers 2 (reusePort), measured side by side with the shared load
-# generator (../shared/bench/loadgen.c): ping-pong 64 B x100 connections and
+# generator (bench/loadgen/loadgen.c): ping-pong 64 B x100 connections and
 # stream x8 connections. Prints one Markdown row per measurement.
 #
 #   bench/run_workers.sh                 one round
@@ -9,7 +9,7 @@
 set -u -o pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
-SHARED=${SHARED_BENCH:-$ROOT/../shared/bench}
+SHARED=${SHARED_BENCH:-$HERE/loadgen}
 BUILD=${BENCH_BUILD:-${TMPDIR:-/tmp}/twisted-deno-bench}
 DENO=${DENO:-deno}
 REPEAT=${BENCH_REPEAT:-1}

@@ -175,9 +175,10 @@ export class DeferredList<T = unknown, F extends boolean = false>
    */
   constructor(
     deferredList: Iterable<Deferred<T>>,
-    options: DeferredListOptions & { fireOnOneCallback?: F } = {},
+    options?: DeferredListOptions & { fireOnOneCallback?: F },
   ) {
     super();
+    options ??= {};
     const deferreds = checkDeferreds(deferredList, "DeferredList");
     this.#deferreds = deferreds;
     this.resultList = new Array(deferreds.length);

@@ -8,13 +8,14 @@
  * ```sh
  * deno run --allow-net=127.0.0.1 --allow-read application/twistd.ts examples/finger_service.ts
  * deno task twistd examples/finger_service.ts --port 7079      # with the task's permissions
- * printf 'moshez\r\n' | nc 127.0.0.1 1079                       # Happy and well
+ * printf 'moshez\n' | nc 127.0.0.1 1079                         # Happy and well
  * deno run --allow-net --allow-read --allow-run application/twistd.ts --workers 2 \
  *   examples/finger_service.ts --interface 0.0.0.0             # two processes, one port (Linux)
  * ```
  *
- * Arguments after the module: `--port PORT` (1079) and `--interface HOST`
- * (127.0.0.1), as for `examples/finger.ts`.
+ * Arguments after the module: `--port PORT` (1079), `--interface HOST`
+ * (127.0.0.1) and `--timeout SECONDS` (60), as for `examples/finger.ts`,
+ * whose talk-style `FingerFactory` it serves.
  *
  * @module
  */
@@ -24,8 +25,7 @@ import {
   type ServiceMakerOptions,
   TCPServer,
 } from "@twisted-deno/core/application";
-import { FingerFactory } from "@twisted-deno/core/protocols";
-import { parseFingerArgs, USERS } from "./finger.ts";
+import { FingerFactory, parseFingerArgs, USERS } from "./finger.ts";
 
 /**
  * Builds the finger application from the runner's options.
@@ -49,9 +49,13 @@ export function makeService(options: ServiceMakerOptions): Application {
     throw new TypeError(parsed.split("\n")[0]);
   }
   const application = new Application("finger");
-  const server = new TCPServer(parsed.port, new FingerFactory(USERS), {
-    interface: parsed.interface,
-  });
+  const server = new TCPServer(
+    parsed.port,
+    new FingerFactory(USERS, parsed.timeout),
+    {
+      interface: parsed.interface,
+    },
+  );
   server.setName("finger-tcp");
   server.setServiceParent(application);
   return application;

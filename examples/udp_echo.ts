@@ -12,6 +12,7 @@
 
 import { DatagramProtocol } from "@twisted-deno/core/protocols";
 import { type IAddress, reactor } from "@twisted-deno/core/reactor";
+import { listenOrExit } from "./_cli.ts";
 
 /**
  * Sends each datagram back to where it came from.
@@ -43,9 +44,13 @@ export class UDPEcho extends DatagramProtocol {
 }
 
 if (import.meta.main) {
-  const port = reactor.listenUDP(Number(Deno.args[0] ?? 7007), new UDPEcho(), {
-    interface: Deno.args[1] ?? "127.0.0.1",
-  });
+  const port = listenOrExit(
+    "udp_echo",
+    () =>
+      reactor.listenUDP(Number(Deno.args[0] ?? 7007), new UDPEcho(), {
+        interface: Deno.args[1] ?? "127.0.0.1",
+      }),
+  );
   const host = port.getHost();
   if (host.type === "UDP") console.log(`listening on ${host.port}`);
   await reactor.run();

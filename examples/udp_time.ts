@@ -14,6 +14,7 @@
 import { Deferred } from "@twisted-deno/core/deferred";
 import { DatagramProtocol } from "@twisted-deno/core/protocols";
 import { type IAddress, reactor } from "@twisted-deno/core/reactor";
+import { listenOrExit } from "./_cli.ts";
 
 /** Seconds from 1900-01-01 to 1970-01-01, RFC 868's offset from Unix time. */
 export const RFC868_OFFSET = 2208988800;
@@ -115,9 +116,13 @@ if (import.meta.main) {
     console.log((await client.time).toISOString());
     await port.stopListening();
   } else {
-    const port = reactor.listenUDP(Number(a ?? 7037), new UDPTimeServer(), {
-      interface: b ?? "127.0.0.1",
-    });
+    const port = listenOrExit(
+      "udp_time",
+      () =>
+        reactor.listenUDP(Number(a ?? 7037), new UDPTimeServer(), {
+          interface: b ?? "127.0.0.1",
+        }),
+    );
     const host = port.getHost();
     if (host.type === "UDP") console.log(`listening on ${host.port}`);
     await reactor.run();

@@ -120,9 +120,11 @@ export function formatEventAsText(event: LogEvent): string {
  * ```
  */
 export function textFileLogObserver(
-  write: (text: string) => void = writeStderr,
-  options: WritingObserverOptions = {},
+  write?: (text: string) => void,
+  options?: WritingObserverOptions,
 ): LogObserver {
+  write ??= writeStderr;
+  options ??= {};
   const min = LOG_LEVELS[options.minLevel ?? "debug"];
   return function textObserver(event: LogEvent): void {
     if ((LOG_LEVELS[event.log_level] ?? LOG_LEVELS.info) < min) return;
@@ -157,9 +159,11 @@ export function textFileLogObserver(
  * ```
  */
 export function jsonFileLogObserver(
-  write: (text: string) => void = writeStderr,
-  options: WritingObserverOptions = {},
+  write?: (text: string) => void,
+  options?: WritingObserverOptions,
 ): LogObserver {
+  write ??= writeStderr;
+  options ??= {};
   const min = LOG_LEVELS[options.minLevel ?? "debug"];
   return function jsonObserver(event: LogEvent): void {
     if ((LOG_LEVELS[event.log_level] ?? LOG_LEVELS.info) < min) return;

@@ -26,7 +26,6 @@ export function cancelCall(call: IDelayedCall | undefined): void {
   if (call?.active()) call.cancel();
 }
 
-
 /** The name to log `thing` under: its `logPrefix()`, else its class name. */
 export function prefixOf(thing: unknown): string {
   const own = (thing as { logPrefix?: () => string } | null)?.logPrefix;

@@ -253,8 +253,9 @@ export class Process implements IProcessTransport, ReactorResource {
     protocol: IProcessProtocol,
     executable: string,
     args: string[],
-    options: SpawnProcessOptions = {},
+    options?: SpawnProcessOptions,
   ) {
+    options ??= {};
     if (typeof executable !== "string" || executable === "") {
       throw new TypeError(
         `Cannot spawn a process: the executable must be a non-empty string, got ${

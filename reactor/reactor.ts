@@ -173,7 +173,7 @@ export class DenoReactor extends NetworkReactor
    * assert.deepEqual(log, ["shutdown"]);
    * ```
    */
-  run(options: ReactorRunOptions = {}): Promise<void> {
+  run(options?: ReactorRunOptions): Promise<void> {
     if (this.#started) return Promise.reject(new ReactorAlreadyRunning());
     if (this.#stoppedBefore) {
       return Promise.reject(new ReactorNotRestartable());
@@ -186,7 +186,7 @@ export class DenoReactor extends NetworkReactor
     this.#holdOpen = setInterval(() => {}, MAX_TIMER_MS);
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#finishRun = resolve;
-    const installSignals = options.installSignalHandlers ?? true;
+    const installSignals = options?.installSignalHandlers ?? true;
     this.#events.event("startup").fire({
       beforeDuring: () => {
         if (generation !== this.#generation) return;
@@ -279,7 +279,8 @@ export class DenoReactor extends NetworkReactor
    * assert.equal(ran, true);
    * ```
    */
-  iterate(delay = 0): Promise<void> {
+  iterate(delay?: number): Promise<void> {
+    delay ??= 0;
     if (!(delay >= 0)) {
       return Promise.reject(
         new RangeError(

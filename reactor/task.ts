@@ -148,7 +148,8 @@ export class LoopingCall {
    * assert.deepEqual(clock.getDelayedCalls(), []);
    * ```
    */
-  start(interval: number, now = true): Deferred<LoopingCall> {
+  start(interval: number, now?: boolean): Deferred<LoopingCall> {
+    now ??= true;
     if (this.#running) {
       throw new Error("Cannot start the LoopingCall: it is already running");
     }
@@ -414,8 +415,9 @@ export interface ReactOptions<R extends IReactor = IReactor> {
 export async function react<A extends any[], R extends IReactor = IReactor>(
   main: (reactor: R, ...argv: A) => unknown,
   argv?: A,
-  options: ReactOptions<R> = {},
+  options?: ReactOptions<R>,
 ): Promise<never> {
+  options ??= {};
   const r = options.reactor ?? (getGlobalReactor() as R);
   const exit = options.exit ?? ((code: number) => Deno.exit(code));
   let code = 0;

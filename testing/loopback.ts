@@ -549,8 +549,9 @@ export interface LoopbackAsyncOptions {
 export function loopbackAsync(
   server: IProtocol,
   client: IProtocol,
-  options: LoopbackAsyncOptions = {},
+  options?: LoopbackAsyncOptions,
 ): Deferred<void> {
+  options ??= {};
   const collapse = options.pumpPolicy === "collapsing";
   const done = new Deferred<void>();
   let pumping = true; // until the first pumping below has begun
@@ -742,8 +743,9 @@ export function connectedServerAndClient<
 >(
   server: ProtocolSource<S>,
   client: ProtocolSource<C>,
-  options: ConnectedServerAndClientOptions = {},
+  options?: ConnectedServerAndClientOptions,
 ): [client: C, server: S, pump: IOPump] {
+  options ??= {};
   const serverAddress = options.serverAddress ?? DEFAULT_SERVER;
   const clientAddress = options.clientAddress ?? DEFAULT_CLIENT;
   const c = protocolFrom(client, serverAddress, "client");

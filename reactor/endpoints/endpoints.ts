@@ -222,8 +222,9 @@ export class TCP4ServerEndpoint implements IStreamServerEndpoint {
   constructor(
     readonly reactor: IReactorTCP,
     port: number,
-    options: TCP4ServerEndpointOptions = {},
+    options?: TCP4ServerEndpointOptions,
   ) {
+    options ??= {};
     this.port = port;
     this.backlog = options.backlog ?? 50;
     this.interface = options.interface ?? "";
@@ -310,8 +311,9 @@ export class TCP4ClientEndpoint implements IStreamClientEndpoint {
     readonly reactor: IReactorTCP,
     host: string,
     port: number,
-    options: TCP4ClientEndpointOptions = {},
+    options?: TCP4ClientEndpointOptions,
   ) {
+    options ??= {};
     this.host = host;
     this.port = port;
     this.timeout = options.timeout ?? 30;
@@ -380,8 +382,9 @@ export class UNIXServerEndpoint implements IStreamServerEndpoint {
   constructor(
     readonly reactor: IReactorUNIX,
     address: string,
-    options: UNIXServerEndpointOptions = {},
+    options?: UNIXServerEndpointOptions,
   ) {
+    options ??= {};
     if (options.wantPID) {
       throw new TypeError(
         `Cannot listen on ${address} with a PID lock file: lock files are not supported`,
@@ -448,8 +451,9 @@ export class UNIXClientEndpoint implements IStreamClientEndpoint {
   constructor(
     readonly reactor: IReactorUNIX,
     path: string,
-    options: UNIXClientEndpointOptions = {},
+    options?: UNIXClientEndpointOptions,
   ) {
+    options ??= {};
     if (options.checkPID) {
       throw new TypeError(
         `Cannot connect to ${path} checking a PID lock file: lock files are not supported`,

@@ -83,8 +83,9 @@ export class SSL4ServerEndpoint implements IStreamServerEndpoint {
     readonly reactor: IReactorSSL,
     port: number,
     tls: TLSServerOptions,
-    options: SSL4ServerEndpointOptions = {},
+    options?: SSL4ServerEndpointOptions,
   ) {
+    options ??= {};
     this.port = port;
     this.tls = tls;
     this.backlog = options.backlog ?? 50;
@@ -171,9 +172,11 @@ export class SSL4ClientEndpoint implements IStreamClientEndpoint {
     readonly reactor: IReactorSSL,
     host: string,
     port: number,
-    tls: TLSClientOptions = {},
-    options: SSL4ClientEndpointOptions = {},
+    tls?: TLSClientOptions,
+    options?: SSL4ClientEndpointOptions,
   ) {
+    tls ??= {};
+    options ??= {};
     this.host = host;
     this.port = port;
     this.tls = tls;

@@ -15,7 +15,7 @@ class Pong extends LineReceiver {
   override connectionMade(): void {
     this.#idle = this.clock.callLater(
       30,
-      () => this.transport!.loseConnection(),
+      () => this.transport.loseConnection(),
     );
   }
 
