@@ -8,7 +8,7 @@
  */
 
 import type { Deferred } from "../deferred/deferred.ts";
-import { maybeDeferred } from "../deferred/deferred.ts";
+import { maybeDeferred } from "../deferred/helpers.ts";
 import { AmpBox } from "./box.ts";
 import {
   Argument,

@@ -13,7 +13,8 @@
  * @module
  */
 
-import { Deferred, fail } from "../deferred/deferred.ts";
+import { Deferred } from "../deferred/deferred.ts";
+import { fail } from "../deferred/helpers.ts";
 import { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";
 import { ConnectionDone, ConnectionLost } from "../reactor/errors.ts";

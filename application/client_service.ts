@@ -8,12 +8,8 @@
  * @module
  */
 
-import {
-  Deferred,
-  fail,
-  maybeDeferred,
-  succeed,
-} from "../deferred/deferred.ts";
+import { Deferred } from "../deferred/deferred.ts";
+import { fail, maybeDeferred, succeed } from "../deferred/helpers.ts";
 import { CancelledError } from "../deferred/errors.ts";
 import { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";

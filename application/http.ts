@@ -15,7 +15,8 @@
  * @module
  */
 
-import { Deferred, succeed } from "../deferred/deferred.ts";
+import { Deferred } from "../deferred/deferred.ts";
+import { succeed } from "../deferred/helpers.ts";
 import { Logger } from "../log/mod.ts";
 import type {
   IAddress,

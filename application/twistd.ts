@@ -47,7 +47,7 @@
  * @module
  */
 
-import { maybeDeferred } from "../deferred/deferred.ts";
+import { maybeDeferred } from "../deferred/helpers.ts";
 import { Deferred } from "../deferred/deferred.ts";
 import { Failure } from "../deferred/failure.ts";
 import {

@@ -4,7 +4,7 @@
 // Not part of the package's public API.
 
 import { type Extra, observedFailures } from "./_chain.ts";
-import { Deferred } from "./deferred.ts";
+import type { Deferred } from "./deferred.ts";
 import type { CallLaterClock } from "./deferred_types.ts";
 import { CancelledError, TimeoutError } from "./errors.ts";
 import { Failure } from "./failure.ts";
@@ -51,13 +51,19 @@ export function promiseOf<T>(d: Deferred<T>): Promise<T> {
   });
 }
 
-/** The body of `Deferred.fromPromise`. */
-export function deferredOf<T>(promise: PromiseLike<T>): Deferred<T> {
-  const d = new Deferred<T>();
+/**
+ * The body of `Deferred.fromPromise`. The class comes as an argument so that
+ * this module needs no value import of `deferred.ts` (no import circle).
+ */
+export function deferredOf<T>(
+  DeferredClass: typeof Deferred,
+  promise: PromiseLike<T>,
+): Deferred<T> {
+  const d = new DeferredClass<T>();
   try {
     promise.then(
       (value) => {
-        if (value instanceof Deferred) value.chainDeferred(d);
+        if (value instanceof DeferredClass) value.chainDeferred(d);
         else d.callback(value);
       },
       (reason) => d.errback(reason),
@@ -71,12 +77,14 @@ export function deferredOf<T>(promise: PromiseLike<T>): Deferred<T> {
 
 /** The body of `Deferred.toString`, from its state. */
 export function describe(
+  DeferredClass: typeof Deferred,
   result: unknown,
   called: boolean,
   extra: Extra | null,
 ): string {
   if (
-    result instanceof Deferred || (extra !== null && extra.chainedTo !== null)
+    result instanceof DeferredClass ||
+    (extra !== null && extra.chainedTo !== null)
   ) {
     return "Deferred { waiting on a Deferred }";
   }

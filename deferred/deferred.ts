@@ -31,7 +31,6 @@ import { CancelledError } from "./errors.ts";
 import { Failure, getDebugging } from "./failure.ts";
 
 export type { CallLaterClock, DeferredCallback } from "./deferred_types.ts";
-export { execute, fail, maybeDeferred, succeed } from "./helpers.ts";
 
 /**
  * A result that will arrive later, with callbacks to run on it.
@@ -548,7 +547,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * ```
    */
   static fromPromise<T>(promise: PromiseLike<T>): Deferred<T> {
-    return deferredOf(promise);
+    return deferredOf(Deferred, promise);
   }
 
   /**
@@ -557,7 +556,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @returns The description.
    */
   toString(): string {
-    return describe(this.#result, this.#called, this.#extra);
+    return describe(Deferred, this.#result, this.#called, this.#extra);
   }
 
   /**

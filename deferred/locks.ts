@@ -9,7 +9,8 @@
  */
 
 import { Fifo } from "./_fifo.ts";
-import { Deferred, maybeDeferred } from "./deferred.ts";
+import { Deferred } from "./deferred.ts";
+import { maybeDeferred } from "./helpers.ts";
 
 /**
  * Acquires, runs `fn(...args)`, waits for its result, releases, and

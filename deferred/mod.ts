@@ -22,6 +22,7 @@
  */
 export * from "./coroutines.ts";
 export * from "./deferred.ts";
+export * from "./helpers.ts";
 export * from "./errors.ts";
 export * from "./failure.ts";
 export * from "./list.ts";

@@ -6,7 +6,8 @@
  */
 
 import { Fifo } from "./_fifo.ts";
-import { Deferred, succeed } from "./deferred.ts";
+import { Deferred } from "./deferred.ts";
+import { succeed } from "./helpers.ts";
 import { QueueOverflow, QueueUnderflow } from "./errors.ts";
 
 /**

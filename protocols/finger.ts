@@ -19,7 +19,7 @@
  * @module
  */
 
-import { maybeDeferred } from "../deferred/deferred.ts";
+import { maybeDeferred } from "../deferred/helpers.ts";
 import type { Deferred } from "../deferred/deferred.ts";
 import type { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";

@@ -18,7 +18,8 @@
  * @module
  */
 
-import { Deferred, fail } from "../deferred/deferred.ts";
+import { Deferred } from "../deferred/deferred.ts";
+import { fail } from "../deferred/helpers.ts";
 import { TimeoutError } from "../deferred/errors.ts";
 import type { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";

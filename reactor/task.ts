@@ -12,7 +12,8 @@
  * @module
  */
 
-import { Deferred, maybeDeferred } from "../deferred/deferred.ts";
+import { Deferred } from "../deferred/deferred.ts";
+import { maybeDeferred } from "../deferred/helpers.ts";
 import { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";
 import { ReactorNotRunning } from "./errors.ts";

@@ -12,7 +12,8 @@
  * @module
  */
 
-import { Deferred, succeed } from "../deferred/deferred.ts";
+import { Deferred } from "../deferred/deferred.ts";
+import { succeed } from "../deferred/helpers.ts";
 import { Failure } from "../deferred/failure.ts";
 import { Logger } from "../log/mod.ts";
 import {

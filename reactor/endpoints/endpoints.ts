@@ -12,7 +12,8 @@
  * @module
  */
 
-import { Deferred, execute, fail } from "../../deferred/deferred.ts";
+import { Deferred } from "../../deferred/deferred.ts";
+import { execute, fail } from "../../deferred/helpers.ts";
 import type { Failure } from "../../deferred/failure.ts";
 import { NoProtocol } from "../errors.ts";
 import {

@@ -9,7 +9,8 @@
  * @module
  */
 
-import { type Deferred, execute } from "../../deferred/deferred.ts";
+import { type Deferred } from "../../deferred/deferred.ts";
+import { execute } from "../../deferred/helpers.ts";
 import type {
   IStreamClientEndpointStringParserWithReactor,
   IStreamServerEndpointStringParser,

@@ -8,7 +8,8 @@ import {
   UDPServer,
   UNIXServer,
 } from "../../application/internet.ts";
-import { Deferred, fail, succeed } from "../../deferred/deferred.ts";
+import { Deferred } from "../../deferred/deferred.ts";
+import { fail, succeed } from "../../deferred/helpers.ts";
 import {
   ClientFactory,
   DatagramProtocol,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import "../../reactor/reactor.ts"; // installs the global reactor the defaults use
-import { Deferred, fail } from "../../deferred/deferred.ts";
+import { Deferred } from "../../deferred/deferred.ts";
+import { fail } from "../../deferred/helpers.ts";
 import type { Failure } from "../../deferred/failure.ts";
 import {
   coiterate,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Deferred, fail, succeed } from "../../deferred/deferred.ts";
+import { Deferred } from "../../deferred/deferred.ts";
+import { fail, succeed } from "../../deferred/helpers.ts";
 import { CancelledError } from "../../deferred/errors.ts";
 import { DenoReactor, reactor } from "../../reactor/reactor.ts";
 import { globalClock } from "../../reactor/global.ts";
