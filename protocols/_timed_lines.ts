@@ -8,7 +8,7 @@
 
 import type { IProtocolFactory } from "../reactor/interfaces.ts";
 import { LineReceiver } from "./lines.ts";
-import { TimeoutMixin, type TimeoutMixinMembers } from "./timeouts.ts";
+import { TimeoutMixin, type TimeoutMixinMembers } from "./policies/timeouts.ts";
 
 const Timed: new <F extends IProtocolFactory>() =>
   & LineReceiver<F>

@@ -21,7 +21,7 @@ import {
   type ITransport,
   reactor,
 } from "../../reactor/mod.ts";
-import { ProtocolWrapper, WrappingFactory } from "../policies.ts";
+import { ProtocolWrapper, WrappingFactory } from "../policies/mod.ts";
 import { Protocol } from "../protocol.ts";
 import { InvalidProxyHeader, type ProxyInfo } from "./info.ts";
 import { V1Parser } from "./v1.ts";

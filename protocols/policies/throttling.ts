@@ -7,8 +7,8 @@
  * @module
  */
 
-import { Failure } from "../deferred/failure.ts";
-import { Logger } from "../log/mod.ts";
+import { Failure } from "../../deferred/failure.ts";
+import { Logger } from "../../log/mod.ts";
 import type {
   IAddress,
   IDelayedCall,
@@ -17,10 +17,10 @@ import type {
   IProtocolFactory,
   IReactorTime,
   ITransport,
-} from "../reactor/interfaces.ts";
-import { globalClock } from "../reactor/global.ts";
-import { bytesOf, cancelCall, encodeUtf8, hostOf } from "./_helpers.ts";
-import { transportOf } from "./_transport.ts";
+} from "../../reactor/interfaces.ts";
+import { globalClock } from "../../reactor/global.ts";
+import { bytesOf, cancelCall, encodeUtf8, hostOf } from "../_helpers.ts";
+import { transportOf } from "../_transport.ts";
 import { ProtocolWrapper, WrappingFactory } from "./wrapper.ts";
 
 const log = new Logger("protocols.policies");

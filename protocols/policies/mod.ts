@@ -14,8 +14,8 @@
  *   host; {@linkcode LimitTotalConnectionsFactory}: at most N connections,
  *   with an optional protocol that answers the ones over the limit
  *   (`limits.ts`).
- * - The timeout policies, `TimeoutFactory` and `TimeoutMixin`, are in
- *   `timeouts.ts` (exported next to these from `./protocols`).
+ * - {@linkcode TimeoutFactory} and {@linkcode TimeoutMixin}: drop a
+ *   connection idle for too long (`timeouts.ts`).
  *
  * Everything timed takes an `IReactorTime` (`clock`), the global reactor
  * by default, so tests drive it with a `Clock`.
@@ -37,3 +37,4 @@ export {
   LimitConnectionsByPeer,
   LimitTotalConnectionsFactory,
 } from "./limits.ts";
+export * from "./timeouts.ts";

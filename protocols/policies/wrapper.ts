@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Failure } from "../deferred/failure.ts";
+import type { Failure } from "../../deferred/failure.ts";
 import {
   type IAddress,
   type IClientFactory,
@@ -20,10 +20,10 @@ import {
   isHalfCloseable,
   type ITransport,
   type StartTLSOptions,
-} from "../reactor/interfaces.ts";
-import { prefixOf } from "./_helpers.ts";
-import { transportOf } from "./_transport.ts";
-import { ClientFactory, Protocol } from "./protocol.ts";
+} from "../../reactor/interfaces.ts";
+import { prefixOf } from "../_helpers.ts";
+import { transportOf } from "../_transport.ts";
+import { ClientFactory, Protocol } from "../protocol.ts";
 
 /**
  * What a {@linkcode ProtocolWrapper} reports to: the factory that built

@@ -1,35 +1,35 @@
 import assert from "node:assert/strict";
-import { Deferred } from "../../deferred/deferred.ts";
-import { Failure } from "../../deferred/failure.ts";
+import { Deferred } from "../../../deferred/deferred.ts";
+import { Failure } from "../../../deferred/failure.ts";
 import {
   LimitConnectionsByPeer,
   LimitTotalConnectionsFactory,
   type ProtocolWrapper,
   ThrottlingFactory,
   WrappingFactory,
-} from "../../protocols/policies.ts";
+} from "../../../protocols/policies/mod.ts";
 import {
   ClientFactory,
   Factory,
   Protocol,
   ServerFactory,
-} from "../../protocols/protocol.ts";
-import { ConnectionDone } from "../../reactor/errors.ts";
+} from "../../../protocols/protocol.ts";
+import { ConnectionDone } from "../../../reactor/errors.ts";
 import type {
   IAddress,
   IConnector,
   IProtocol,
   IProtocolFactory,
-} from "../../reactor/interfaces.ts";
-import { isHalfCloseable } from "../../reactor/interfaces.ts";
-import { reactor } from "../../reactor/reactor.ts";
-import { Clock } from "../../testing/clock.ts";
-import { captureLogs } from "../../testing/logs.ts";
+} from "../../../reactor/interfaces.ts";
+import { isHalfCloseable } from "../../../reactor/interfaces.ts";
+import { reactor } from "../../../reactor/reactor.ts";
+import { Clock } from "../../../testing/clock.ts";
+import { captureLogs } from "../../../testing/logs.ts";
 import {
   StringTransport,
   StringTransportWithDisconnection,
-} from "../../testing/string_transport.ts";
-import { decode, encode, readExactly, within } from "../_helpers.ts";
+} from "../../../testing/string_transport.ts";
+import { decode, encode, readExactly, within } from "../../_helpers.ts";
 
 const ADDR: IAddress = { type: "TCP", host: "127.0.0.1", port: 35 };
 const done = () => new Failure(new ConnectionDone());

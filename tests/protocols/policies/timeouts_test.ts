@@ -1,20 +1,20 @@
 import assert from "node:assert/strict";
-import { Failure } from "../../deferred/failure.ts";
-import { LineReceiver } from "../../protocols/basic.ts";
-import { Factory, Protocol } from "../../protocols/protocol.ts";
+import { Failure } from "../../../deferred/failure.ts";
+import { LineReceiver } from "../../../protocols/basic.ts";
+import { Factory, Protocol } from "../../../protocols/protocol.ts";
 import {
   TimeoutFactory,
   TimeoutMixin,
   type TimeoutProtocol,
-} from "../../protocols/timeouts.ts";
-import { ConnectionDone } from "../../reactor/errors.ts";
-import type { IAddress } from "../../reactor/interfaces.ts";
-import { Clock } from "../../testing/clock.ts";
+} from "../../../protocols/policies/timeouts.ts";
+import { ConnectionDone } from "../../../reactor/errors.ts";
+import type { IAddress } from "../../../reactor/interfaces.ts";
+import { Clock } from "../../../testing/clock.ts";
 import {
   StringTransport,
   StringTransportWithDisconnection,
-} from "../../testing/string_transport.ts";
-import { decode, encode } from "../_helpers.ts";
+} from "../../../testing/string_transport.ts";
+import { decode, encode } from "../../_helpers.ts";
 
 const ADDR: IAddress = { type: "TCP", host: "127.0.0.1", port: 35 };
 const done = () => new Failure(new ConnectionDone());

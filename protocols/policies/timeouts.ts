@@ -15,18 +15,18 @@
  * @module
  */
 
-import type { Failure } from "../deferred/failure.ts";
+import type { Failure } from "../../deferred/failure.ts";
 import type {
   IDelayedCall,
   IProtocol,
   IProtocolFactory,
   IReactorTime,
   ITransport,
-} from "../reactor/interfaces.ts";
-import { globalClock } from "../reactor/global.ts";
+} from "../../reactor/interfaces.ts";
+import { globalClock } from "../../reactor/global.ts";
 import { ProtocolWrapper, WrappingFactory } from "./wrapper.ts";
-import { cancelCall } from "./_helpers.ts";
-import { transportOf } from "./_transport.ts";
+import { cancelCall } from "../_helpers.ts";
+import { transportOf } from "../_transport.ts";
 
 /**
  * The wrapper {@linkcode TimeoutFactory} uses: calls `timeoutFunc()` (by

@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { IAddress, IProtocolFactory } from "../reactor/interfaces.ts";
-import { hostOf, noProtocolClass } from "./_helpers.ts";
-import { type ProtocolClass, ServerFactory } from "./protocol.ts";
+import type { IAddress, IProtocolFactory } from "../../reactor/interfaces.ts";
+import { hostOf, noProtocolClass } from "../_helpers.ts";
+import { type ProtocolClass, ServerFactory } from "../protocol.ts";
 import {
   type IWrappingFactory,
   ProtocolWrapper,
