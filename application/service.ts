@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type Deferred } from "../deferred/deferred.ts";
+import type { Deferred } from "../deferred/deferred.ts";
 import { maybeDeferred } from "../deferred/helpers.ts";
 import { DeferredList, type DeferredListResult } from "../deferred/list.ts";
 import { Logger } from "../log/mod.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Deferred } from "../../deferred/deferred.ts";
+import type { Deferred } from "../../deferred/deferred.ts";
 import { execute } from "../../deferred/helpers.ts";
 import type {
   IStreamClientEndpointStringParserWithReactor,
