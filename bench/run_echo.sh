@@ -16,7 +16,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-BENCH_DIR=${BENCH_DIR:-$(cd "$ROOT/../shared/bench" 2>/dev/null && pwd || true)}
+BENCH_DIR=${BENCH_DIR:-$(cd "$ROOT/../shared/bench" 2>/dev/null || cd "$ROOT/../../shared/bench" 2>/dev/null && pwd || true)}
 if [ -z "$BENCH_DIR" ] || [ ! -x "$BENCH_DIR/run.sh" ]; then
   echo "run_echo.sh: cannot find the load generator's run.sh; set BENCH_DIR" >&2
   exit 2

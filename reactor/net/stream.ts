@@ -32,83 +32,27 @@ import {
 } from "../errors.ts";
 import {
   type IAddress,
+  type IBufferedProtocol,
   type IProducer,
   type IProtocol,
   type IPushProducer,
   type IReactorResources,
+  isBufferedProtocol,
   isHalfCloseable,
   type ITransport,
   type ReactorResource,
   type StartTLSOptions,
 } from "../interfaces.ts";
+import { ReadBuffer } from "./_read_buffer.ts";
+import { WriteQueue } from "./_write_queue.ts";
 
 const log = new Logger("reactor.stream");
-const encoder = new TextEncoder();
-const EMPTY = new Uint8Array(0);
 
 /**
  * Bytes queued beyond which a streaming producer is paused (Twisted's
  * `bufferSize`, 64 KiB).
  */
 const BUFFER_SIZE = 64 * 1024;
-/** The first read buffer of a connection. */
-const INITIAL_READ = 4 * 1024;
-/**
- * The smallest read buffer. A pending read holds its buffer, so an idle
- * connection costs about this much plus Deno's own ~8 KiB.
- */
-const MIN_READ = 1024;
-/** The largest read buffer: large reads cut per-op costs on busy streams. */
-const MAX_READ = 256 * 1024;
-/** A queued chunk at least this large is written alone, without a copy. */
-const WRITE_ALONE = 16 * 1024;
-/** At most this many queued bytes are copied into one `conn.write`. */
-const MAX_COALESCE = 256 * 1024;
-/** Reads up to this size are copied into the shared slab. */
-const SLAB_READ = 1024;
-/** The size of a slab. */
-const SLAB_SIZE = 16 * 1024;
-
-// Small reads (a request, a line, a 64-byte ping) are copied into a shared
-// slab and handed out as views, as Node pools small Buffers: one
-// ArrayBuffer per 16 KiB of small chunks instead of one per chunk, which
-// spares the allocator and the garbage collector (and so the tail
-// latency). Views never overlap and a slab is never written twice, so each
-// chunk is the protocol's to keep; a kept chunk keeps its 16 KiB slab.
-let slab = new Uint8Array(SLAB_SIZE);
-let slabUsed = 0;
-
-function copyToSlab(buf: Uint8Array, n: number): Uint8Array {
-  if (SLAB_SIZE - slabUsed < n) {
-    slab = new Uint8Array(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const start = slabUsed;
-  slab.set(buf.subarray(0, n), start);
-  slabUsed = (start + n + 7) & ~7; // 8-byte aligned, for typed views
-  return slab.subarray(start, start + n);
-}
-
-/** The size of a slab that text is encoded into. */
-const OUT_SLAB_SIZE = 64 * 1024;
-/**
- * Text written is kept as one string until this many UTF-16 units are
- * pending (or until the next flush or byte write), then encoded at once.
- */
-const TEXT_BATCH = 16 * 1024;
-
-// Written text is encoded a batch at a time into a shared slab: one
-// TextEncoder call per flush instead of one per string (a call costs more
-// than encoding a short line), and a view of the slab per batch instead of
-// an array per string. Views never overlap and a slab is never written
-// twice; they are only handed to `conn.write`.
-let outSlab = new Uint8Array(OUT_SLAB_SIZE);
-let outUsed = 0;
-
-/** Whether `unit` is a UTF-16 low (trailing) surrogate. */
-function isLowSurrogate(unit: number): boolean {
-  return unit >= 0xdc00 && unit <= 0xdfff;
-}
 
 /**
  * Replaces a transport's `Deno.Conn` with another built on it; see
@@ -255,26 +199,21 @@ export class StreamTransport implements ITransport, ReactorResource {
   #isClient = false;
 
   // reading
-  #readBuf: Uint8Array = EMPTY;
+  #in = new ReadBuffer();
+  #buffered: IBufferedProtocol | undefined = undefined; // lends its buffer
   #reading = false; // the read loop is running (possibly parked)
   #readDone = false; // EOF seen, or reading stopped for good
   #paused = false;
-  #stash: Uint8Array | undefined = undefined; // read while paused
+  #stash: Uint8Array | number | undefined = undefined; // read while paused
   #wake: (() => void) | undefined = undefined; // unparks the read loop
   #parked: (() => void) | undefined = undefined; // tells replaceConn
 
   // writing
-  #chunks: Uint8Array[] = []; // queued in [#head, #tail); kept, not shrunk
-  #head = 0;
-  #tail = 0;
-  #queued = 0; // bytes queued or being written
+  #out = new WriteQueue();
   #flushing = false;
   #kickPending = false; // a flush/close check waits for a callback's end
   #inCallback = false; // the protocol (or producer) is being called
   #flushIdle: (() => void) | undefined = undefined; // tells replaceConn
-  // text written but not yet encoded, queued after every chunk (counted in
-  // #queued by its UTF-16 length until encoded)
-  #text = "";
 
   // producer
   #producer: IProducer | undefined = undefined;
@@ -375,7 +314,7 @@ export class StreamTransport implements ITransport, ReactorResource {
    * latest when the callback returns).
    */
   get bufferedAmount(): number {
-    return this.#queued;
+    return this.#out.queued;
   }
 
   /**
@@ -418,27 +357,15 @@ export class StreamTransport implements ITransport, ReactorResource {
     }
     this.protocol = protocol;
     this.#isClient = side === "client";
-    this.#readBuf = new Uint8Array(INITIAL_READ);
+    if (isBufferedProtocol(protocol)) this.#buffered = protocol;
     this.#reactor.trackResource(this);
-    this.#inCallback = true;
-    try {
-      protocol.makeConnection(this);
-    } catch (error) {
-      this.#inCallback = false;
-      if (this.#isClient) {
-        this.#protocolFailed("connectionMade", error);
-      } else {
-        // Twisted: a server's connectionMade error is logged and the
-        // connection goes on.
-        log.failure(
-          "Unhandled error in {protocol}.connectionMade",
-          new Failure(error),
-          "critical",
-          { protocol: nameOf(protocol) },
-        );
-      }
-    }
-    this.#inCallback = false;
+    // Twisted: a server's connectionMade error is logged and the
+    // connection goes on; a client's closes it.
+    this.#callProtocol(
+      "connectionMade",
+      () => protocol.makeConnection(this),
+      !this.#isClient,
+    );
     this.#afterCallback();
     if (!this.#closed && !this.#readDone) this.#readLoop();
   }
@@ -465,12 +392,15 @@ export class StreamTransport implements ITransport, ReactorResource {
       );
     }
     if (data.length === 0 || this.#closed || this.#writeDisconnected) return;
-    if (this.#text.length !== 0) this.#encodeText();
-    this.#chunks[this.#tail++] = data;
-    this.#queued += data.length;
+    this.#out.push(data);
+    this.#queuedMore();
+  }
+
+  /** After queueing: pause a streaming producer past 64 KiB, flush. */
+  #queuedMore(): void {
     if (
-      this.#queued > BUFFER_SIZE && this.#streaming && !this.#producerPaused &&
-      this.#producer !== undefined
+      this.#out.queued > BUFFER_SIZE && this.#streaming &&
+      !this.#producerPaused && this.#producer !== undefined
     ) {
       this.#pauseProducer();
     }
@@ -526,55 +456,9 @@ export class StreamTransport implements ITransport, ReactorResource {
       );
     }
     if (this.#closed || this.#writeDisconnected) return;
-    const units = text.length + suffix.length;
-    if (units === 0) return;
-    // A low surrogate right after pending text could join a high surrogate
-    // ending it: encode the pending text first, as separate writes would.
-    if (isLowSurrogate(text.charCodeAt(0)) && this.#text.length !== 0) {
-      this.#encodeText();
-    }
-    let pending = this.#text + text;
-    if (isLowSurrogate(suffix.charCodeAt(0)) && pending.length !== 0) {
-      this.#text = pending;
-      this.#encodeText();
-      pending = "";
-    }
-    this.#text = pending += suffix;
-    this.#queued += units;
-    if (pending.length >= TEXT_BATCH) this.#encodeText();
-    if (
-      this.#queued > BUFFER_SIZE && this.#streaming && !this.#producerPaused &&
-      this.#producer !== undefined
-    ) {
-      this.#pauseProducer();
-    }
-    if (!this.#flushing && !this.#inCallback && !this.#swapping) this.#flush();
-  }
-
-  /** Encodes the pending text and queues it as a chunk. */
-  #encodeText(): void {
-    const text = this.#text;
-    this.#text = "";
-    const units = text.length;
-    const most = units * 3; // UTF-8 needs at most 3 bytes per UTF-16 unit
-    let bytes: Uint8Array;
-    if (most > OUT_SLAB_SIZE >> 1) {
-      bytes = encoder.encode(text);
-    } else {
-      if (OUT_SLAB_SIZE - outUsed < most) {
-        outSlab = new Uint8Array(OUT_SLAB_SIZE);
-        outUsed = 0;
-      }
-      const start = outUsed;
-      const end = start + encoder.encodeInto(
-        text,
-        outSlab.subarray(start, start + most),
-      ).written;
-      outUsed = end;
-      bytes = outSlab.subarray(start, end);
-    }
-    this.#queued += bytes.length - units;
-    this.#chunks[this.#tail++] = bytes;
+    if (text.length + suffix.length === 0) return;
+    this.#out.pushText(text, suffix);
+    this.#queuedMore();
   }
 
   /**
@@ -616,51 +500,6 @@ export class StreamTransport implements ITransport, ReactorResource {
   }
 
   /**
-   * The next bytes to send: a large chunk alone, or small ones copied
-   * together, so many small writes cost few `conn.write` calls.
-   */
-  #take(): Uint8Array {
-    const chunks = this.#chunks;
-    const head = this.#head;
-    const tail = this.#tail;
-    const first = chunks[head];
-    let end = head + 1;
-    let total = first.length;
-    if (total < WRITE_ALONE) {
-      while (end < tail) {
-        const next = chunks[end].length;
-        if (total + next > MAX_COALESCE) break;
-        total += next;
-        end++;
-      }
-    }
-    let out = first;
-    if (end - head > 1) {
-      out = new Uint8Array(total);
-      let offset = 0;
-      for (let i = head; i < end; i++) {
-        out.set(chunks[i], offset);
-        offset += chunks[i].length;
-      }
-    }
-    chunks.fill(EMPTY, head, end); // let the sent chunks be collected
-    if (end === tail) {
-      // Empty: reuse the slots (no allocation per write), unless a burst
-      // made the array large.
-      this.#head = this.#tail = 0;
-      if (chunks.length > 64) chunks.length = 0;
-    } else if (end > 1024 && end > tail >> 1) {
-      chunks.copyWithin(0, end, tail); // keep the array from growing forever
-      chunks.fill(EMPTY, tail - end, tail);
-      this.#head = 0;
-      this.#tail = tail - end;
-    } else {
-      this.#head = end;
-    }
-    return out;
-  }
-
-  /**
    * The flush loop: sends what is queued until the queue is empty, then
    * deals with producers and pending closes.
    */
@@ -669,10 +508,9 @@ export class StreamTransport implements ITransport, ReactorResource {
     try {
       // Kicked with nothing queued (a close, an unregistered producer): let
       // the caller return first, so a close is never re-entrant.
-      if (this.#queued === 0) await null;
-      while (this.#queued > 0 && !this.#closed && !this.#swapping) {
-        if (this.#text.length !== 0) this.#encodeText();
-        const chunk = this.#take();
+      if (this.#out.queued === 0) await null;
+      while (this.#out.queued > 0 && !this.#closed && !this.#swapping) {
+        const chunk = this.#out.take()!;
         const conn = this.#conn;
         let offset = 0;
         while (offset < chunk.length) {
@@ -681,7 +519,7 @@ export class StreamTransport implements ITransport, ReactorResource {
           );
           if (this.#closed) break;
           offset += n;
-          this.#queued -= n;
+          this.#out.sent(n);
         }
       }
     } catch (error) {
@@ -712,19 +550,15 @@ export class StreamTransport implements ITransport, ReactorResource {
 
   /** The queue is empty: resume producers, or finish a pending close. */
   #drained(): void {
+    if (this.#buffered !== undefined) this.#wake?.(); // its buffer is free
     const producer = this.#producer;
     if (producer !== undefined && (!this.#streaming || this.#producerPaused)) {
       this.#producerPaused = false;
-      this.#inCallback = true;
-      try {
-        producer.resumeProducing();
-      } catch (error) {
-        this.#inCallback = false;
-        this.#protocolFailed("resumeProducing", error);
-        return;
+      if (
+        this.#callProtocol("resumeProducing", () => producer.resumeProducing())
+      ) {
+        this.#afterCallback();
       }
-      this.#inCallback = false;
-      this.#afterCallback();
     } else if (this.#disconnecting) {
       this.#closeConn(new Failure(new ConnectionDone()));
     } else if (this.#writeDisconnecting && !this.#writeDisconnected) {
@@ -744,7 +578,7 @@ export class StreamTransport implements ITransport, ReactorResource {
 
   /** After calling the protocol: flush what it wrote, in one go. */
   #afterCallback(): void {
-    if (this.#kickPending || this.#queued !== 0) {
+    if (this.#kickPending || this.#out.queued !== 0) {
       this.#kickPending = false;
       this.#kick();
     }
@@ -765,16 +599,14 @@ export class StreamTransport implements ITransport, ReactorResource {
       return;
     }
     const protocol = this.protocol;
-    if (isHalfCloseable(protocol)) {
-      this.#inCallback = true;
-      try {
-        protocol.writeConnectionLost();
-      } catch (error) {
-        this.#inCallback = false;
-        this.#protocolFailed("writeConnectionLost", error);
-        return;
-      }
-      this.#inCallback = false;
+    if (
+      isHalfCloseable(protocol) &&
+      !this.#callProtocol(
+        "writeConnectionLost",
+        () => protocol.writeConnectionLost(),
+      )
+    ) {
+      return;
     }
     if ((this.#readDone || this.#disconnecting) && !this.#closed) {
       // Both halves are shut (or a close waited for this one): nothing more
@@ -789,14 +621,19 @@ export class StreamTransport implements ITransport, ReactorResource {
 
   /**
    * The read loop: one read at a time, each chunk to `dataReceived` at
-   * once. Parks (no read pending) while paused or while the conn is being
-   * replaced.
+   * once (or into the buffer a buffered protocol lends, once what it wrote
+   * has drained). Parks (no read pending) while paused or while the conn is
+   * being replaced.
    */
   async #readLoop(): Promise<void> {
     this.#reading = true;
+    const buffered = this.#buffered;
     for (;;) {
       if (this.#closed || this.#readDone) break;
-      if (this.#paused || this.#swapping || this.#disconnecting) {
+      if (
+        this.#paused || this.#swapping || this.#disconnecting ||
+        (buffered !== undefined && this.#out.queued !== 0)
+      ) {
         if (this.#swapping) this.#parked?.();
         await new Promise<void>((resolve) => this.#wake = resolve);
         this.#wake = undefined;
@@ -808,7 +645,10 @@ export class StreamTransport implements ITransport, ReactorResource {
         this.#deliver(stash);
         continue;
       }
-      const buf = this.#readBuf;
+      const buf = buffered === undefined
+        ? this.#in.buffer()
+        : this.#lentBuffer(buffered);
+      if (buf === undefined) break;
       let n: number | null;
       try {
         n = await this.#conn.read(buf);
@@ -834,7 +674,12 @@ export class StreamTransport implements ITransport, ReactorResource {
         break;
       }
       if (n === 0) continue;
-      const data = this.#takeRead(buf, n);
+      let data: Uint8Array | number;
+      if (buffered === undefined) data = this.#in.take(n);
+      else {
+        this.#in.resize(n, buf.length);
+        data = n;
+      }
       if (this.#paused || this.#swapping) {
         this.#stash = data;
         continue;
@@ -846,44 +691,68 @@ export class StreamTransport implements ITransport, ReactorResource {
     if (this.#closed) this.#maybeFinish();
   }
 
-  /**
-   * The bytes just read, as an array the protocol may keep: a buffer that
-   * is at least half full is handed over whole (no copy) and replaced,
-   * otherwise the bytes are copied out (small ones into the shared slab)
-   * and the buffer kept. The buffer
-   * grows while reads fill it and shrinks after a small read, so busy
-   * connections read in large chunks and idle ones hold little memory.
-   */
-  #takeRead(buf: Uint8Array, n: number): Uint8Array {
-    const size = buf.length;
-    if (n === size) {
-      this.#readBuf = new Uint8Array(size < MAX_READ ? size * 4 : size);
-      return buf;
+  /** The buffer a buffered protocol lends for the next read, if valid. */
+  #lentBuffer(protocol: IBufferedProtocol): Uint8Array | undefined {
+    let buf: unknown;
+    const hint = this.#in.size;
+    if (
+      !this.#callProtocol("getBuffer", () => buf = protocol.getBuffer(hint))
+    ) {
+      return undefined;
     }
-    if (n >= size >> 1) {
-      this.#readBuf = new Uint8Array(size);
-      return buf.subarray(0, n);
-    }
-    const data = n <= SLAB_READ ? copyToSlab(buf, n) : buf.slice(0, n);
-    if (size > MIN_READ && n <= size >> 3) {
-      let next = MIN_READ;
-      while (next < n * 2) next *= 2;
-      this.#readBuf = new Uint8Array(next);
-    }
-    return data;
+    if (buf instanceof Uint8Array && buf.length !== 0) return buf;
+    this.#protocolFailed(
+      "getBuffer",
+      new TypeError(
+        `Cannot read into ${
+          Object.prototype.toString.call(buf)
+        }: getBuffer must return a non-empty Uint8Array`,
+      ),
+    );
+    return undefined;
   }
 
-  #deliver(data: Uint8Array): void {
+  /** Bytes read (or how many went into the lent buffer) to the protocol. */
+  #deliver(data: Uint8Array | number): void {
+    const protocol = this.protocol!;
+    const ok = typeof data === "number"
+      ? this.#callProtocol(
+        "bufferUpdated",
+        () => (protocol as IBufferedProtocol).bufferUpdated(data),
+      )
+      : this.#callProtocol("dataReceived", () => protocol.dataReceived(data));
+    if (ok) this.#afterCallback();
+  }
+
+  /**
+   * Calls into the protocol (or producer) as a callback: writes it makes
+   * are flushed together afterwards. An error it throws is logged and
+   * closes the connection with that error as the reason (only logged when
+   * `logOnly`).
+   *
+   * @returns Whether `fn` returned normally.
+   */
+  #callProtocol(name: string, fn: () => void, logOnly = false): boolean {
     this.#inCallback = true;
     try {
-      this.protocol!.dataReceived(data);
+      fn();
     } catch (error) {
       this.#inCallback = false;
-      this.#protocolFailed("dataReceived", error);
-      return;
+      if (logOnly) {
+        log.failure(
+          "Unhandled error in {protocol}.{method}",
+          new Failure(error),
+          "critical",
+          {
+            protocol: nameOf(this.protocol),
+            method: name,
+          },
+        );
+      } else this.#protocolFailed(name, error);
+      return false;
     }
     this.#inCallback = false;
-    if (this.#kickPending || this.#queued !== 0) this.#afterCallback();
+    return true;
   }
 
   #readEOF(): void {
@@ -893,15 +762,14 @@ export class StreamTransport implements ITransport, ReactorResource {
       this.loseConnection();
       return;
     }
-    this.#inCallback = true;
-    try {
-      protocol.readConnectionLost();
-    } catch (error) {
-      this.#inCallback = false;
-      this.#protocolFailed("readConnectionLost", error);
+    if (
+      !this.#callProtocol(
+        "readConnectionLost",
+        () => protocol.readConnectionLost(),
+      )
+    ) {
       return;
     }
-    this.#inCallback = false;
     if (this.#writeDisconnected && !this.#closed) {
       this.#closeConn(new Failure(new ConnectionDone()));
     } else {
@@ -951,7 +819,7 @@ export class StreamTransport implements ITransport, ReactorResource {
     this.#streaming = streaming;
     this.#producerPaused = false;
     if (streaming) {
-      if (this.#queued > BUFFER_SIZE) this.#pauseProducer();
+      if (this.#out.queued > BUFFER_SIZE) this.#pauseProducer();
     } else {
       producer.resumeProducing();
     }
@@ -1033,10 +901,7 @@ export class StreamTransport implements ITransport, ReactorResource {
 
   /** A close that drops what is queued. */
   #closeNow(reason: Failure): void {
-    this.#chunks = [];
-    this.#head = this.#tail = 0;
-    this.#text = "";
-    this.#queued = 0;
+    this.#out.clear();
     this.#close(reason);
   }
 
@@ -1061,10 +926,8 @@ export class StreamTransport implements ITransport, ReactorResource {
   #maybeFinish(): void {
     if (this.#finished || this.#reading || this.#flushing) return;
     this.#finished = true;
-    this.#readBuf = EMPTY;
-    this.#chunks = [];
-    this.#head = this.#tail = 0;
-    this.#text = "";
+    this.#in.release();
+    this.#out.clear();
     const reason = this.#reason!;
     this.#reactor.untrackResource(this);
     const producer = this.#producer;
@@ -1141,6 +1004,10 @@ export class StreamTransport implements ITransport, ReactorResource {
    * Upgrades the connection to TLS, with the implementation the TLS module
    * installed ({@linkcode StreamTransport.setStartTLS}).
    *
+   * Without `options.side`, this end takes its connection's own side, as
+   * in Twisted: a connection a port accepted performs the server handshake
+   * (and needs `cert` and `key`), one a connector made the client's.
+   *
    * @param options Which side, certificates, hostname, ALPN.
    * @throws {Error} When no TLS implementation is installed.
    */
@@ -1151,7 +1018,12 @@ export class StreamTransport implements ITransport, ReactorResource {
         "Cannot start TLS: no TLS implementation is loaded (import @twisted-deno/core/reactor)",
       );
     }
-    handler(this, options);
+    handler(
+      this,
+      options?.side === undefined
+        ? { ...options, side: this.#isClient ? "client" : "server" }
+        : options,
+    );
   }
 
   /**
@@ -1184,10 +1056,7 @@ export class StreamTransport implements ITransport, ReactorResource {
     }
     this.#swapping = true;
     // What was written before this call goes out on the old conn first.
-    if (this.#text.length !== 0) this.#encodeText();
-    const before = this.#chunks.slice(this.#head, this.#tail);
-    this.#chunks = [];
-    this.#head = this.#tail = 0;
+    const before = this.#out.takeAll();
     if (this.#flushing) {
       await new Promise<void>((resolve) => this.#flushIdle = resolve);
       this.#flushIdle = undefined;
@@ -1206,7 +1075,7 @@ export class StreamTransport implements ITransport, ReactorResource {
           while (offset < chunk.length) {
             const n = await this.#conn.write(chunk.subarray(offset));
             offset += n;
-            this.#queued -= n;
+            this.#out.sent(n);
           }
         }
         if (!this.#closed) this.#conn = await upgrade(this.#conn);
