@@ -6,16 +6,19 @@
 #   raw        the shared raw_deno_echo.ts (reused buffer: the zero-copy limit)
 #   alloc      the shared raw_deno_alloc_echo.ts (fresh 64 KiB per read)
 #   ours       examples/echo_server.ts (the library's Echo)
-#   plain      bench/plain_echo_server.ts (a dataReceived-only echo)
+#   plain      bench/stream_echo_server.ts plain (a dataReceived-only echo)
+#   lent       bench/stream_echo_server.ts lent (an IBufferedProtocol echo)
 # Modes: stream x1 (MB/s) and pingpong 64 B x100 (ops/s). Prints each slice,
-# then medians and the ratios: ours/raw, plain/alloc, ping-pong ours/raw.
+# then medians and the ratios: ours/raw, lent/raw, plain/alloc, ping-pong
+# ours/raw. (Once the library's Echo lends its buffer, ours = lent.)
 #
 #   bench/run_stream.sh                           3 rounds of 2 s slices
 #   STREAM_ROUNDS=5 STREAM_DURATION=5 bench/run_stream.sh
 #
 # Environment: BENCH_DIR (../shared/bench next to this checkout), DENO,
 # BENCH_BUILD (where loadgen is built), STREAM_ROUNDS (3),
-# STREAM_DURATION (2), STREAM_WARMUP (1), STREAM_MODES ("stream pingpong").
+# STREAM_DURATION (2), STREAM_WARMUP (1), STREAM_MODES ("stream pingpong"),
+# STREAM_SERVERS ("raw alloc ours plain lent").
 set -u -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -42,14 +45,14 @@ if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
   PIN_SRV=(taskset -c 0) PIN_LG=(taskset -c 1)
 fi
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/run_stream.XXXXXX")
-SERVERS=(raw alloc ours plain)
+SERVERS=(${STREAM_SERVERS:-raw alloc ours plain lent})
 server_cmd() {
   local net=--allow-net=127.0.0.1
   case $1 in
     raw) CMD=("$DENO" run "$net" "$BENCH_DIR/peers/raw_deno_echo.ts") ;;
     alloc) CMD=("$DENO" run "$net" "$BENCH_DIR/peers/raw_deno_alloc_echo.ts") ;;
     ours) CMD=("$DENO" run "$net" "$ROOT/examples/echo_server.ts") ;;
-    plain) CMD=("$DENO" run "$net" "$HERE/plain_echo_server.ts") ;;
+    plain | lent) CMD=("$DENO" run "$net" "$HERE/stream_echo_server.ts" "$1") ;;
   esac
 }
 SRV=
@@ -98,7 +101,9 @@ awk -F'\t' '
     for (k in v) m[k] = median(v[k])
     for (k in m) printf "  %-16s %12.1f\n", k, m[k]
     if (m["stream/raw"] > 0) printf "  stream   ours/raw    %.2fx (target >= 0.9)\n", m["stream/ours"] / m["stream/raw"]
+    if (m["stream/raw"] > 0) printf "  stream   lent/raw    %.2fx (target >= 0.9)\n", m["stream/lent"] / m["stream/raw"]
     if (m["stream/alloc"] > 0) printf "  stream   plain/alloc %.2fx (target >= 1.0)\n", m["stream/plain"] / m["stream/alloc"]
     if (m["pingpong/raw"] > 0) printf "  pingpong ours/raw    %.2fx (target >= 0.9)\n", m["pingpong/ours"] / m["pingpong/raw"]
+    if (m["pingpong/raw"] > 0) printf "  pingpong lent/raw    %.2fx\n", m["pingpong/lent"] / m["pingpong/raw"]
     if (m["pingpong/raw"] > 0) printf "  pingpong plain/raw   %.2fx\n", m["pingpong/plain"] / m["pingpong/raw"]
   }' "$OUT/all.tsv"

@@ -68,6 +68,21 @@ export class Slab {
 const sharedSlab = new Slab();
 
 /**
+ * `buffer`, when a buffered protocol's `getBuffer` may return it.
+ *
+ * @param buffer What `getBuffer` returned.
+ * @throws {TypeError} When it is not a non-empty Uint8Array.
+ */
+export function lent(buffer: unknown): Uint8Array {
+  if (buffer instanceof Uint8Array && buffer.length !== 0) return buffer;
+  throw new TypeError(
+    `Cannot read into ${
+      Object.prototype.toString.call(buffer)
+    }: getBuffer must return a non-empty Uint8Array`,
+  );
+}
+
+/**
  * One connection's read buffer. It starts at 4 KiB, grows (x4, up to
  * 64 KiB) while reads fill it and shrinks after a small read, so busy
  * connections read in large chunks and idle ones hold little memory.

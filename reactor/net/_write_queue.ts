@@ -19,6 +19,44 @@ export const WRITE_ALONE = 16 * 1024;
 export const MAX_COALESCE = 64 * 1024;
 
 /**
+ * The error for writing a value that is neither bytes nor a string.
+ *
+ * @param value The value.
+ * @param what What it was ("data", "every chunk").
+ */
+export function notWritable(value: unknown, what: string): TypeError {
+  return new TypeError(
+    `Cannot write ${
+      Object.prototype.toString.call(value)
+    }: ${what} must be a Uint8Array or a string`,
+  );
+}
+
+/**
+ * `value`, when it can be written.
+ *
+ * @param value A chunk for `writeSequence`.
+ * @throws {TypeError} When it is neither a Uint8Array nor a string.
+ */
+export function checkWritable(value: unknown): Uint8Array | string {
+  if (typeof value === "string" || value instanceof Uint8Array) return value;
+  throw notWritable(value, "every chunk");
+}
+
+/**
+ * The error for writing a value as text that is not a string.
+ *
+ * @param value The value.
+ */
+export function notText(value: unknown): TypeError {
+  return new TypeError(
+    `Cannot write ${
+      Object.prototype.toString.call(value)
+    } as text: text and suffix must be strings`,
+  );
+}
+
+/**
  * Chunks waiting for the socket, in order, and the text written after
  * them. {@linkcode WriteQueue.queued} counts bytes queued or being written,
  * and pending text by its UTF-16 length until it is encoded (at the latest
