@@ -8,13 +8,18 @@
 
 const EMPTY = new Uint8Array(0);
 
-/** The first read buffer of a connection. */
-export const INITIAL_READ = 4 * 1024;
+/**
+ * The first read buffer of a connection: the smallest, so a connection
+ * that only ever exchanges short messages never allocates another (a busy
+ * one reaches the largest in three reads).
+ */
+export const INITIAL_READ = 256;
 /**
  * The smallest read buffer. A pending read holds its buffer, so an idle
- * connection costs about this much plus Deno's own ~8 KiB.
+ * connection costs about this much plus Deno's own ~7 KiB (a 64-byte
+ * message still fits in one read).
  */
-export const MIN_READ = 1024;
+export const MIN_READ = 256;
 /**
  * The largest read buffer. Each full read hands its buffer to the protocol
  * and allocates the next one, so this stays well below glibc's mmap
@@ -83,7 +88,7 @@ export function lent(buffer: unknown): Uint8Array {
 }
 
 /**
- * One connection's read buffer. It starts at 4 KiB, grows (x4, up to
+ * One connection's read buffer. It starts at 256 bytes, grows (x4, up to
  * 64 KiB) while reads fill it and shrinks after a small read, so busy
  * connections read in large chunks and idle ones hold little memory.
  * What {@linkcode ReadBuffer.take} returns is the caller's to keep: a

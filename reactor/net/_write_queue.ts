@@ -64,15 +64,13 @@ export function notText(value: unknown): TypeError {
  * it).
  */
 export class WriteQueue {
-  #chunks: Uint8Array[] = []; // queued in [#head, #tail); kept, not shrunk
+  #chunks: Uint8Array[] = []; // queued in [#head, #tail); emptied when drained
   #head = 0;
   #tail = 0;
   #queued = 0;
-  readonly #text = new TextBatch();
-  readonly #emit = (bytes: Uint8Array, units: number): void => {
-    this.#queued -= units;
-    this.#append(bytes);
-  };
+  // Made on the first text written (most connections never write any).
+  #text: TextBatch | undefined = undefined;
+  #emit: ((bytes: Uint8Array, units: number) => void) | undefined = undefined;
 
   /** Bytes queued or being written (pending text: its UTF-16 length). */
   get queued(): number {
@@ -81,7 +79,7 @@ export class WriteQueue {
 
   /** UTF-16 units of text not yet encoded. */
   get pendingText(): number {
-    return this.#text.length;
+    return this.#text?.length ?? 0;
   }
 
   /**
@@ -90,7 +88,7 @@ export class WriteQueue {
    * @param data Bytes (not empty).
    */
   push(data: Uint8Array): void {
-    if (this.#text.length !== 0) this.encodeText();
+    if (this.#text !== undefined && this.#text.length !== 0) this.encodeText();
     this.#chunks[this.#tail++] = data;
     this.#queued += data.length;
   }
@@ -104,15 +102,22 @@ export class WriteQueue {
   pushText(text: string, suffix: string): void {
     const units = text.length + suffix.length;
     this.#queued += units; // what add() encodes now is recounted by #emit
-    this.#text.add(text, suffix, this.#emit);
+    if (this.#text === undefined) {
+      this.#text = new TextBatch();
+      this.#emit = (bytes, units) => {
+        this.#queued -= units;
+        this.#append(bytes);
+      };
+    }
+    this.#text.add(text, suffix, this.#emit!);
   }
 
   /** Encodes pending text and queues it as a chunk. */
   encodeText(): void {
-    const units = this.#text.length;
+    const units = this.#text?.length ?? 0;
     if (units === 0) return;
     this.#queued -= units;
-    this.#append(this.#text.encode());
+    this.#append(this.#text!.encode());
   }
 
   /** Queues encoded text (its units no longer counted). */
@@ -130,7 +135,7 @@ export class WriteQueue {
    * @returns The bytes, or `undefined` when nothing is queued.
    */
   take(): Uint8Array | undefined {
-    if (this.#text.length !== 0) this.encodeText();
+    if (this.#text !== undefined && this.#text.length !== 0) this.encodeText();
     const chunks = this.#chunks;
     const head = this.#head;
     const tail = this.#tail;
@@ -157,10 +162,9 @@ export class WriteQueue {
     }
     chunks.fill(EMPTY, head, end); // let the sent chunks be collected
     if (end === tail) {
-      // Empty: reuse the slots (no allocation per write), unless a burst
-      // made the array large.
+      // Empty: let the slots go (an idle connection holds no array).
       this.#head = this.#tail = 0;
-      if (chunks.length > 64) chunks.length = 0;
+      chunks.length = 0;
     } else if (end > 1024 && end > tail >> 1) {
       chunks.copyWithin(0, end, tail); // keep the array from growing forever
       chunks.fill(EMPTY, tail - end, tail);
@@ -188,7 +192,7 @@ export class WriteQueue {
    * @returns The chunks, in order.
    */
   takeAll(): Uint8Array[] {
-    if (this.#text.length !== 0) this.encodeText();
+    this.encodeText();
     const all = this.#chunks.slice(this.#head, this.#tail);
     this.#chunks = [];
     this.#head = this.#tail = 0;
@@ -199,7 +203,7 @@ export class WriteQueue {
   clear(): void {
     this.#chunks = [];
     this.#head = this.#tail = 0;
-    this.#text.clear();
+    this.#text?.clear();
     this.#queued = 0;
   }
 }

@@ -21,12 +21,20 @@ function read(rb: ReadBuffer, n: number, seed = 0): Uint8Array {
 Deno.test("ReadBuffer grows x4 while reads fill it, up to 64 KiB, never past", () => {
   const rb = new ReadBuffer();
   const sizes: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 6; i++) {
     sizes.push(rb.size);
     read(rb, rb.size);
     rb.take(rb.size);
   }
-  assert.deepEqual(sizes, [INITIAL_READ, 16384, MAX_READ, MAX_READ, MAX_READ]);
+  assert.deepEqual(sizes, [
+    INITIAL_READ,
+    1024,
+    4096,
+    16384,
+    MAX_READ,
+    MAX_READ,
+  ]);
+  assert.equal(INITIAL_READ, MIN_READ, "an idle connection keeps its first");
   assert.equal(MAX_READ, 64 * 1024, "below glibc's 128 KiB mmap threshold");
 });
 
@@ -54,13 +62,13 @@ Deno.test("ReadBuffer copies a small read out, keeps its buffer, and shrinks aft
   assert.equal(data[0], 3);
   assert.ok(data.buffer !== buf.buffer);
   assert.equal(rb.size, 4096, "shrunk to the power of two >= 2n");
-  const again = read(rb, 100);
+  const again = read(rb, 20);
   assert.equal(again.length, 4096);
-  rb.take(100);
-  assert.equal(rb.size, MIN_READ, "never below 1 KiB");
+  rb.take(20);
+  assert.equal(rb.size, MIN_READ, "never below the smallest");
   const kept = rb.buffer();
-  read(rb, 400);
-  rb.take(400); // more than an eighth, less than half: copied, buffer kept
+  read(rb, 100);
+  rb.take(100); // more than an eighth, less than half: copied, buffer kept
   assert.equal(rb.size, MIN_READ);
   assert.ok(rb.buffer() === kept);
 });

@@ -37,6 +37,11 @@ import {
   sameBytes,
 } from "./_stream_helpers.ts";
 import { testCerts } from "./_tls_certs.ts";
+import {
+  INITIAL_READ,
+  MAX_READ,
+  MIN_READ,
+} from "../../../reactor/net/_read_buffer.ts";
 
 const WAIT = 10_000;
 
@@ -836,8 +841,8 @@ Deno.test("an IBufferedProtocol is read into its own buffer, lent again only onc
       [],
       "every getBuffer came with nothing left to write",
     );
-    assert.equal(server.hints[0], 4096, "the first hint is the initial size");
-    assert.equal(Math.max(...server.hints), 64 * 1024, "hints grow to 64 KiB");
+    assert.equal(server.hints[0], INITIAL_READ, "the first hint");
+    assert.equal(Math.max(...server.hints), MAX_READ, "hints grow to 64 KiB");
     // A small read after a large one shrinks the hint again.
     await conn.write(encode("ping"));
     assert.equal(
@@ -849,7 +854,7 @@ Deno.test("an IBufferedProtocol is read into its own buffer, lent again only onc
       "the next lend",
       waitFor(() => server.hints.length > 0 && server.hints.at(-1)! < 4096),
     );
-    assert.equal(server.hints.at(-1), 1024);
+    assert.equal(server.hints.at(-1), MIN_READ);
     conn.close();
     assert.ok((await server.lost.promise).check(ConnectionDone));
   } finally {
