@@ -91,10 +91,10 @@ export function lent(buffer: unknown): Uint8Array {
  * One connection's read buffer. It starts at 256 bytes, grows (x4, up to
  * 64 KiB) while reads fill it and shrinks after a small read, so busy
  * connections read in large chunks and idle ones hold little memory.
- * What {@linkcode ReadBuffer.take} returns is the caller's to keep: a
- * buffer at least half full is handed over (no copy) and replaced on the
- * next read, otherwise the bytes are copied out (small ones into a shared
- * {@linkcode Slab}) and the buffer is kept.
+ * What {@linkcode ReadBuffer.take} returns is the caller's to keep: up
+ * to 1 KiB is copied into a shared {@linkcode Slab}; more, from a buffer
+ * at least half full, is handed over (no copy) and the next read gets a
+ * new buffer; otherwise it is copied out and the buffer kept.
  */
 export class ReadBuffer {
   #buf: Uint8Array = EMPTY;
@@ -131,7 +131,7 @@ export class ReadBuffer {
   take(n: number): Uint8Array {
     const buf = this.#buf;
     const size = buf.length;
-    if (n >= size >> 1) {
+    if (n > SLAB_READ && n >= size >> 1) {
       this.#buf = EMPTY;
       this.resize(n, size);
       return n === size ? buf : buf.subarray(0, n);
