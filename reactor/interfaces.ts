@@ -310,8 +310,11 @@ export function isHalfCloseable(
  * (and so the next `getBuffer`) only once everything written has been
  * handed to the socket, so a buffer the protocol wrote from, as with
  * `transport.write(buffer.subarray(0, n))`, is its own again by then.
- * Transports that do not know this interface (`StringTransport` ...) call
- * `dataReceived` as usual, so implement both.
+ * Reading thus waits while writes are pending, as a plain read-then-write
+ * loop does: with a peer that writes everything before it reads, keep
+ * what the protocol writes bounded. Transports that do not know this
+ * interface (`StringTransport` ...) call `dataReceived` as usual, so
+ * implement both.
  */
 export interface IBufferedProtocol extends IProtocol {
   /**
