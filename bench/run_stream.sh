@@ -8,6 +8,8 @@
 #   ours       examples/echo_server.ts (the library's Echo)
 #   plain      bench/stream_echo_server.ts plain (a dataReceived-only echo)
 #   lent       bench/stream_echo_server.ts lent (an IBufferedProtocol echo)
+#   base       with STREAM_BASE=DIR (another checkout, e.g. main): its
+#              examples/echo_server.ts, to compare a branch with it
 # Modes: stream x1 (MB/s) and pingpong 64 B x100 (ops/s). Prints each slice,
 # then medians and the ratios: ours/raw, lent/raw, plain/alloc, ping-pong
 # ours/raw. (Once the library's Echo lends its buffer, ours = lent.)
@@ -18,7 +20,7 @@
 # Environment: BENCH_DIR (../shared/bench next to this checkout), DENO,
 # BENCH_BUILD (where loadgen is built), STREAM_ROUNDS (3),
 # STREAM_DURATION (2), STREAM_WARMUP (1), STREAM_MODES ("stream pingpong"),
-# STREAM_SERVERS ("raw alloc ours plain lent").
+# STREAM_SERVERS ("raw alloc ours plain lent", plus "base" with STREAM_BASE).
 set -u -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -45,7 +47,8 @@ if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
   PIN_SRV=(taskset -c 0) PIN_LG=(taskset -c 1)
 fi
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/run_stream.XXXXXX")
-SERVERS=(${STREAM_SERVERS:-raw alloc ours plain lent})
+DEFAULT_SERVERS="raw alloc ours plain lent${STREAM_BASE:+ base}"
+SERVERS=(${STREAM_SERVERS:-$DEFAULT_SERVERS})
 server_cmd() {
   local net=--allow-net=127.0.0.1
   case $1 in
@@ -53,6 +56,7 @@ server_cmd() {
     alloc) CMD=("$DENO" run "$net" "$BENCH_DIR/peers/raw_deno_alloc_echo.ts") ;;
     ours) CMD=("$DENO" run "$net" "$ROOT/examples/echo_server.ts") ;;
     plain | lent) CMD=("$DENO" run "$net" "$HERE/stream_echo_server.ts" "$1") ;;
+    base) CMD=("$DENO" run "$net" "${STREAM_BASE:?}/examples/echo_server.ts") ;;
   esac
 }
 SRV=
@@ -105,5 +109,7 @@ awk -F'\t' '
     if (m["stream/alloc"] > 0) printf "  stream   plain/alloc %.2fx (target >= 1.0)\n", m["stream/plain"] / m["stream/alloc"]
     if (m["pingpong/raw"] > 0) printf "  pingpong ours/raw    %.2fx (target >= 0.9)\n", m["pingpong/ours"] / m["pingpong/raw"]
     if (m["pingpong/raw"] > 0) printf "  pingpong lent/raw    %.2fx\n", m["pingpong/lent"] / m["pingpong/raw"]
+    if (m["stream/base"] > 0) printf "  stream   ours/base   %.2fx\n", m["stream/ours"] / m["stream/base"]
+    if (m["pingpong/base"] > 0) printf "  pingpong ours/base   %.2fx\n", m["pingpong/ours"] / m["pingpong/base"]
     if (m["pingpong/raw"] > 0) printf "  pingpong plain/raw   %.2fx\n", m["pingpong/plain"] / m["pingpong/raw"]
   }' "$OUT/all.tsv"
