@@ -324,7 +324,14 @@ export class StreamTransport implements ITransport, ReactorResource {
       // Nothing queued (a close ...): return first, never re-entrant.
       if (this.#out.queued === 0) await null;
       while (this.#out.queued > 0 && !this.#closed && !this.#swapping) {
-        await this.#writeAll(this.#conn, this.#out.take()!);
+        const chunk = this.#out.take()!; // inline: no Promise per write
+        const conn = this.#conn;
+        for (let offset = 0; offset < chunk.length;) {
+          const n = await conn.write(offset ? chunk.subarray(offset) : chunk);
+          if (this.#closed) break;
+          offset += n;
+          this.#out.sent(n);
+        }
       }
     } catch (error) {
       this.#writeFailed(error);
@@ -334,17 +341,6 @@ export class StreamTransport implements ITransport, ReactorResource {
     if (this.#closed) this.#maybeFinish();
     else if (this.#swapping) this.#flushIdle?.();
     else this.#drained();
-  }
-
-  /** Writes all of `chunk` (unless the connection closes meanwhile). */
-  async #writeAll(conn: Deno.Conn, chunk: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < chunk.length) {
-      const n = await conn.write(offset === 0 ? chunk : chunk.subarray(offset));
-      if (this.#closed) return;
-      offset += n;
-      this.#out.sent(n);
-    }
   }
 
   /** A write (or closeWrite) op failed: the connection is lost. */
@@ -694,10 +690,7 @@ export class StreamTransport implements ITransport, ReactorResource {
     return addressFromDeno(this.#conn.localAddr);
   }
 
-  /**
-   * Turns Nagle's algorithm off (`true`) or on; a no-op on sockets without
-   * it (UNIX).
-   */
+  /** Turns Nagle's algorithm off (`true`) or on; a no-op without it (UNIX). */
   setTcpNoDelay(on: boolean): void {
     if (!this.#closed) (this.#conn as Partial<Deno.TcpConn>).setNoDelay?.(on);
   }
@@ -775,7 +768,13 @@ export class StreamTransport implements ITransport, ReactorResource {
     this.#flushing = true; // our writes and the upgrade are this conn's ops
     if (!this.#closed) {
       try {
-        for (const chunk of before) await this.#writeAll(this.#conn, chunk);
+        for (const chunk of before) {
+          for (let offset = 0; offset < chunk.length && !this.#closed;) {
+            const n = await this.#conn.write(chunk.subarray(offset));
+            if (!this.#closed) this.#out.sent(n);
+            offset += n;
+          }
+        }
         if (!this.#closed) this.#conn = await upgrade(this.#conn);
       } catch (e) {
         error = e;
