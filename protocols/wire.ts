@@ -14,6 +14,7 @@
 
 import type { Failure } from "../deferred/failure.ts";
 import type {
+  IBufferedProtocol,
   IDelayedCall,
   IPushProducer,
   IReactorTime,
@@ -22,7 +23,10 @@ import { globalClock } from "../reactor/global.ts";
 import { Protocol } from "./protocol.ts";
 
 /**
- * Writes back whatever it receives (RFC 862).
+ * Writes back whatever it receives (RFC 862). On a stream transport it
+ * lends its own buffer ({@linkcode IBufferedProtocol}): bytes are read
+ * into it and written back from it, with no copy and no array per read;
+ * other transports call `dataReceived`.
  *
  * @example
  * ```ts
@@ -38,10 +42,23 @@ import { Protocol } from "./protocol.ts";
  * assert.equal(new TextDecoder().decode(transport.value()), "helloworld");
  * ```
  */
-export class Echo extends Protocol {
+export class Echo extends Protocol implements IBufferedProtocol {
+  #buf = new Uint8Array(0);
+
   /** Writes `data` back. */
   override dataReceived(data: Uint8Array): void {
     this.transport!.write(data);
+  }
+
+  /** Lends one buffer of the hinted size: stream reads land in it. */
+  getBuffer(sizeHint: number): Uint8Array {
+    if (this.#buf.length !== sizeHint) this.#buf = new Uint8Array(sizeHint);
+    return this.#buf;
+  }
+
+  /** Writes back the `n` bytes just read into the lent buffer. */
+  bufferUpdated(n: number): void {
+    this.transport!.write(this.#buf.subarray(0, n));
   }
 }
 
