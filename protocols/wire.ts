@@ -14,8 +14,11 @@
 
 import type { Failure } from "../deferred/failure.ts";
 import type {
+  IBufferedProtocol,
+  IDelayedCall,
   IProtocolFactory,
   IPullProducer,
+  IPushProducer,
   IReactorTime,
 } from "../reactor/interfaces.ts";
 import { globalClock } from "../reactor/global.ts";
@@ -23,7 +26,10 @@ import { transportOf } from "./_transport.ts";
 import { type Factory, Protocol } from "./protocol.ts";
 
 /**
- * Writes back whatever it receives (RFC 862).
+ * Writes back whatever it receives (RFC 862). On a stream transport it
+ * lends its own buffer ({@linkcode IBufferedProtocol}): bytes are read
+ * into it and written back from it, with no copy and no array per read;
+ * other transports call `dataReceived`.
  *
  * @example
  * ```ts
@@ -39,10 +45,24 @@ import { type Factory, Protocol } from "./protocol.ts";
  * assert.equal(new TextDecoder().decode(transport.value()), "helloworld");
  * ```
  */
-export class Echo<F extends IProtocolFactory = Factory> extends Protocol<F> {
+export class Echo<F extends IProtocolFactory = Factory> extends Protocol<F>
+  implements IBufferedProtocol {
+  #buf = new Uint8Array(0);
+
   /** Writes `data` back. */
   override dataReceived(data: Uint8Array): void {
     this.transport.write(data);
+  }
+
+  /** Lends one buffer of the hinted size: stream reads land in it. */
+  getBuffer(sizeHint: number): Uint8Array {
+    if (this.#buf.length !== sizeHint) this.#buf = new Uint8Array(sizeHint);
+    return this.#buf;
+  }
+
+  /** Writes back the `n` bytes just read into the lent buffer. */
+  bufferUpdated(n: number): void {
+    this.transport.write(this.#buf.subarray(0, n));
   }
 }
 

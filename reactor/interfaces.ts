@@ -213,7 +213,11 @@ export interface StartTLSOptions {
   key?: string;
   /** ALPN protocols to offer or accept. */
   alpnProtocols?: string[];
-  /** Which side of the handshake this end takes (default: client). */
+  /**
+   * Which side of the handshake this end takes (default: the connection's
+   * own: server on a connection a port accepted, client on one a connector
+   * made, as in Twisted).
+   */
   side?: "client" | "server";
   /**
    * Server side: seconds the peer has to complete the handshake (default
@@ -309,6 +313,51 @@ export function isHalfCloseable(
 ): protocol is IHalfCloseableProtocol {
   return typeof (protocol as IHalfCloseableProtocol)?.readConnectionLost ===
     "function";
+}
+
+/**
+ * A stream protocol that lends its own buffer for reads, as asyncio's
+ * `BufferedProtocol` (zero copy: the bytes are read straight into it).
+ * Stream transports call `getBuffer(sizeHint)` before each read and
+ * `bufferUpdated(n)` once `n` bytes have been read into the start of that
+ * buffer; `dataReceived` is not called. The transport issues the next read
+ * (and so the next `getBuffer`) only once everything written has been
+ * handed to the socket, so a buffer the protocol wrote from, as with
+ * `transport.write(buffer.subarray(0, n))`, is its own again by then.
+ * Reading thus waits while writes are pending, as a plain read-then-write
+ * loop does: with a peer that writes everything before it reads, keep
+ * what the protocol writes bounded. Transports that do not know this
+ * interface (`StringTransport` ...) call `dataReceived` as usual, so
+ * implement both.
+ */
+export interface IBufferedProtocol extends IProtocol {
+  /**
+   * The buffer the next read fills: non-empty; `sizeHint` is the size the
+   * transport would read (it grows on busy connections, shrinks on idle
+   * ones), which keeps an idle connection's buffer small.
+   */
+  getBuffer(sizeHint: number): Uint8Array;
+  /** `n` bytes were read into the start of the last buffer lent. */
+  bufferUpdated(n: number): void;
+}
+
+/**
+ * Whether `protocol` implements {@linkcode IBufferedProtocol}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isBufferedProtocol } from "@twisted-deno/core/reactor";
+ *
+ * assert.equal(isBufferedProtocol({ getBuffer: () => new Uint8Array(8), bufferUpdated() {} }), true);
+ * assert.equal(isBufferedProtocol({ dataReceived() {} }), false);
+ * ```
+ */
+export function isBufferedProtocol(
+  protocol: unknown,
+): protocol is IBufferedProtocol {
+  return typeof (protocol as IBufferedProtocol)?.getBuffer === "function" &&
+    typeof (protocol as IBufferedProtocol)?.bufferUpdated === "function";
 }
 
 /** Makes protocols for new connections. */

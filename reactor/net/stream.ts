@@ -1,24 +1,9 @@
 /**
  * {@linkcode StreamTransport}: one connection of a stream socket (TCP, UNIX,
- * TLS) as its protocol sees it. TCP, UNIX and TLS connections are this class
- * over a different `Deno.Conn`; ports and connectors (`stream_port.ts`,
- * `stream_connector.ts`) only make the conn and the protocol meet.
- *
- * Two loops per connection, and no Promise per chunk beyond the read itself:
- *
- * - **reading**: one `conn.read` at a time into a per-connection buffer that
- *   starts small (so 10 000 idle connections cost little memory) and grows
- *   while reads fill it; each chunk goes to `dataReceived` synchronously, as
- *   bytes the protocol may keep. `pauseProducing()` stops issuing reads.
- * - **writing**: `write()` only queues and bumps a byte count; one flush loop
- *   coalesces what is queued into large `conn.write` calls and finishes
- *   partial writes. Writes made while the protocol is being called (in
- *   `dataReceived`, `connectionMade` ...) are flushed together when it
- *   returns.
- *
- * `connectionLost` runs exactly once, after both loops have wound down (so
- * no Deno op of the connection is left pending), and never from inside
- * another call into the protocol.
+ * TLS) over any `Deno.Conn`, with its read and flush loops and its close
+ * state machine. Buffers, the write queue, text batching and the producer
+ * slot are socket-free private classes (`_read_buffer.ts`,
+ * `_write_queue.ts`, `_text_batch.ts`, `_producer_slot.ts`).
  *
  * @module
  */
@@ -32,182 +17,63 @@ import {
 } from "../errors.ts";
 import {
   type IAddress,
+  type IBufferedProtocol,
   type IProducer,
   type IProtocol,
   type IPushProducer,
   type IReactorResources,
+  isBufferedProtocol,
   isHalfCloseable,
   type ITransport,
   type ReactorResource,
   type StartTLSOptions,
 } from "../interfaces.ts";
+import {
+  addressFromDeno,
+  type ConnUpgrade,
+  describeError,
+  nameOf,
+  type StartTLSHandler,
+} from "./_names.ts";
+import { ProducerSlot } from "./_producer_slot.ts";
+import { lent, ReadBuffer } from "./_read_buffer.ts";
+import {
+  checkWritable,
+  notText,
+  notWritable,
+  WriteQueue,
+} from "./_write_queue.ts";
+
+export { addressFromDeno };
+export type { ConnUpgrade, StartTLSHandler } from "./_names.ts";
 
 const log = new Logger("reactor.stream");
-const encoder = new TextEncoder();
-const EMPTY = new Uint8Array(0);
 
-/**
- * Bytes queued beyond which a streaming producer is paused (Twisted's
- * `bufferSize`, 64 KiB).
- */
-const BUFFER_SIZE = 64 * 1024;
-/** The first read buffer of a connection. */
-const INITIAL_READ = 4 * 1024;
-/**
- * The smallest read buffer. A pending read holds its buffer, so an idle
- * connection costs about this much plus Deno's own ~8 KiB.
- */
-const MIN_READ = 1024;
-/** The largest read buffer: large reads cut per-op costs on busy streams. */
-const MAX_READ = 256 * 1024;
-/** A queued chunk at least this large is written alone, without a copy. */
-const WRITE_ALONE = 16 * 1024;
-/** At most this many queued bytes are copied into one `conn.write`. */
-const MAX_COALESCE = 256 * 1024;
-/** Reads up to this size are copied into the shared slab. */
-const SLAB_READ = 1024;
-/** The size of a slab. */
-const SLAB_SIZE = 16 * 1024;
-
-// Small reads (a request, a line, a 64-byte ping) are copied into a shared
-// slab and handed out as views, as Node pools small Buffers: one
-// ArrayBuffer per 16 KiB of small chunks instead of one per chunk, which
-// spares the allocator and the garbage collector (and so the tail
-// latency). Views never overlap and a slab is never written twice, so each
-// chunk is the protocol's to keep; a kept chunk keeps its 16 KiB slab.
-let slab = new Uint8Array(SLAB_SIZE);
-let slabUsed = 0;
-
-function copyToSlab(buf: Uint8Array, n: number): Uint8Array {
-  if (SLAB_SIZE - slabUsed < n) {
-    slab = new Uint8Array(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const start = slabUsed;
-  slab.set(buf.subarray(0, n), start);
-  slabUsed = (start + n + 7) & ~7; // 8-byte aligned, for typed views
-  return slab.subarray(start, start + n);
-}
-
-/** The size of a slab that text is encoded into. */
-const OUT_SLAB_SIZE = 64 * 1024;
-/**
- * Text written is kept as one string until this many UTF-16 units are
- * pending (or until the next flush or byte write), then encoded at once.
- */
-const TEXT_BATCH = 16 * 1024;
-
-// Written text is encoded a batch at a time into a shared slab: one
-// TextEncoder call per flush instead of one per string (a call costs more
-// than encoding a short line), and a view of the slab per batch instead of
-// an array per string. Views never overlap and a slab is never written
-// twice; they are only handed to `conn.write`.
-let outSlab = new Uint8Array(OUT_SLAB_SIZE);
-let outUsed = 0;
-
-/** Whether `unit` is a UTF-16 low (trailing) surrogate. */
-function isLowSurrogate(unit: number): boolean {
-  return unit >= 0xdc00 && unit <= 0xdfff;
-}
-
-/**
- * Replaces a transport's `Deno.Conn` with another built on it; see
- * {@linkcode StreamTransport.replaceConn}.
- */
-export type ConnUpgrade = (conn: Deno.Conn) => Promise<Deno.Conn>;
-
-/**
- * How {@linkcode StreamTransport.startTLS} upgrades a connection; installed
- * by the TLS module with {@linkcode StreamTransport.setStartTLS}.
- */
-export type StartTLSHandler = (
-  transport: StreamTransport,
-  options: StartTLSOptions,
-) => void;
-
-/**
- * Converts a Deno socket address to an {@linkcode IAddress}.
- *
- * @param addr A `Deno.Addr` (`conn.localAddr`, `listener.addr` ...).
- * @returns `{ type: "TCP", host, port }` or `{ type: "UNIX", name }`.
- * @throws {TypeError} For other transports (UDP, VSOCK).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { addressFromDeno } from "@twisted-deno/core/reactor";
- *
- * assert.deepEqual(
- *   addressFromDeno({ transport: "tcp", hostname: "127.0.0.1", port: 80 }),
- *   { type: "TCP", host: "127.0.0.1", port: 80 },
- * );
- * assert.deepEqual(
- *   addressFromDeno({ transport: "unix", path: "/tmp/s" }),
- *   { type: "UNIX", name: "/tmp/s" },
- * );
- * ```
- */
-export function addressFromDeno(addr: Deno.Addr): IAddress {
-  switch (addr.transport) {
-    case "tcp":
-      return { type: "TCP", host: addr.hostname, port: addr.port };
-    case "unix":
-      return { type: "UNIX", name: addr.path ?? "" };
-    default:
-      throw new TypeError(
-        `Cannot describe a ${addr.transport} address as an IAddress: only tcp and unix are stream addresses`,
-      );
-  }
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function nameOf(object: unknown): string {
-  const logPrefix = (object as { logPrefix?: () => string })?.logPrefix;
-  if (typeof logPrefix === "function") {
-    try {
-      return String(logPrefix.call(object));
-    } catch {
-      // fall through to the class name
-    }
-  }
-  return (object as object)?.constructor?.name ?? String(object);
+/** The reason for a connection an I/O error ended. */
+function lostBy(error: unknown): Failure {
+  return new Failure(
+    new ConnectionLost(describeError(error), { cause: error }),
+  );
 }
 
 /**
  * A stream connection: the {@linkcode ITransport} of TCP, UNIX and TLS
  * connections, over any `Deno.Conn`.
  *
- * Writing: `write()`/`writeSequence()` queue (strings are UTF-8 encoded) and
- * never block; the array given is sent as it is when its turn comes, so do
- * not modify it after the call (write a copy if you will). Writes after the
- * connection has closed, or after `loseWriteConnection()` has closed the
- * writing half, are ignored: everything written before `loseConnection()`
- * is sent before the socket closes.
+ * Writes queue and never block (an array is sent as it is, so do not
+ * modify it after the call); those made while the protocol is being
+ * called are flushed together when it returns. `loseConnection()` flushes
+ * then closes (`ConnectionDone`), `abortConnection()` drops the queue
+ * (`ConnectionAborted`), the peer closing gives `ConnectionDone`, an I/O
+ * error `ConnectionLost`, an error thrown by the protocol that error. On
+ * the peer's EOF an `IHalfCloseableProtocol` may go on writing. A streaming
+ * producer is paused past 64 KiB queued. `connectionLost` runs once, after
+ * both loops have ended, never inside another call into the protocol. An
+ * `IBufferedProtocol` lends the buffer each read fills (zero copy).
  *
- * Closing: `loseConnection()` flushes, then closes, and the protocol gets
- * `ConnectionDone`; `abortConnection()` drops what is queued and closes now,
- * with `ConnectionAborted`; the peer closing gives `ConnectionDone`, an I/O
- * error `ConnectionLost`, an error thrown by `dataReceived` (or by a
- * client's `connectionMade`) that error, after it is logged. When the peer
- * closes its writing half, a protocol implementing `IHalfCloseableProtocol`
- * gets `readConnectionLost()` and may go on writing; any other protocol's
- * connection is flushed and closed.
- *
- * Flow control: a streaming producer registered with `registerProducer(p,
- * true)` is paused when more than 64 KiB is queued and resumed once the
- * queue has drained; a pull producer (`false`) is asked for more each time
- * it drains. As a producer itself, the transport stops reading on
- * `pauseProducing()` (no `dataReceived` until `resumeProducing()`).
- *
- * Ports and connectors make these; protocols only see the interface. For
- * transport authors (the TLS module): a subclass, or a port or connector
- * handing over a `Deno.TlsConn`, needs nothing more than the constructor and
+ * Transport authors need only the constructor and
  * {@linkcode StreamTransport.connectProtocol}; STARTTLS swaps the conn with
- * {@linkcode StreamTransport.replaceConn}, and the module installs its
- * `startTLS` with {@linkcode StreamTransport.setStartTLS}.
+ * {@linkcode StreamTransport.replaceConn}.
  *
  * @example An echo over a loopback pair of Deno conns
  * ```ts
@@ -217,13 +83,12 @@ function nameOf(object: unknown): string {
  * import { Protocol } from "@twisted-deno/core/protocols";
  * import type { Failure } from "@twisted-deno/core/deferred";
  *
+ * const lost = Promise.withResolvers<Failure>();
  * class Echo extends Protocol {
  *   override dataReceived(data: Uint8Array): void {
  *     this.transport!.write(data);
+ *     this.transport!.loseConnection();
  *   }
- * }
- * const lost = Promise.withResolvers<Failure>();
- * class Closing extends Echo {
  *   override connectionLost(reason: Failure): void {
  *     lost.resolve(reason);
  *   }
@@ -233,13 +98,11 @@ function nameOf(object: unknown): string {
  * const server = await listener.accept();
  * listener.close();
  * const transport = new StreamTransport(server, new DenoReactor());
- * transport.connectProtocol(new Closing(), "server");
+ * transport.connectProtocol(new Echo(), "server");
+ * assert.throws(() => transport.connectProtocol(new Echo(), "server"), /already has/);
+ * transport.writeText("héllo", "\r\n"); // text, UTF-8 encoded
  * await client.write(new TextEncoder().encode("hi"));
- * const buf = new Uint8Array(2);
- * let got = 0;
- * while (got < 2) got += (await client.read(buf.subarray(got)))!;
- * assert.equal(new TextDecoder().decode(buf), "hi");
- * client.close();
+ * assert.equal(await new Response(client.readable).text(), "héllo\r\nhi");
  * assert.equal((await lost.promise).type?.name, "ConnectionDone");
  * ```
  */
@@ -255,32 +118,21 @@ export class StreamTransport implements ITransport, ReactorResource {
   #isClient = false;
 
   // reading
-  #readBuf: Uint8Array = EMPTY;
+  #in = new ReadBuffer();
+  #buffered: IBufferedProtocol | undefined = undefined; // lends its buffer
   #reading = false; // the read loop is running (possibly parked)
   #readDone = false; // EOF seen, or reading stopped for good
   #paused = false;
-  #stash: Uint8Array | undefined = undefined; // read while paused
+  #stash: Uint8Array | number | undefined = undefined; // read while paused
   #wake: (() => void) | undefined = undefined; // unparks the read loop
   #parked: (() => void) | undefined = undefined; // tells replaceConn
-
   // writing
-  #chunks: Uint8Array[] = []; // queued in [#head, #tail); kept, not shrunk
-  #head = 0;
-  #tail = 0;
-  #queued = 0; // bytes queued or being written
+  #out = new WriteQueue();
   #flushing = false;
   #kickPending = false; // a flush/close check waits for a callback's end
   #inCallback = false; // the protocol (or producer) is being called
   #flushIdle: (() => void) | undefined = undefined; // tells replaceConn
-  // text written but not yet encoded, queued after every chunk (counted in
-  // #queued by its UTF-16 length until encoded)
-  #text = "";
-
-  // producer
-  #producer: IProducer | undefined = undefined;
-  #streaming = false;
-  #producerPaused = false;
-
+  #producer = new ProducerSlot();
   // closing
   #disconnecting = false; // loseConnection() or a close has begun
   #writeDisconnecting = false; // loseWriteConnection() asked
@@ -292,13 +144,11 @@ export class StreamTransport implements ITransport, ReactorResource {
   #whenFinished: PromiseWithResolvers<void> | undefined = undefined;
 
   /**
-   * Wraps `conn`. Nothing happens until
-   * {@linkcode StreamTransport.connectProtocol}.
+   * Wraps `conn` (nothing happens until `connectProtocol`).
    *
    * @param conn The connected socket (TCP, UNIX, TLS ...).
    * @param reactor Tracks the connection, to close it at shutdown.
-   * @param onLost Called after the protocol's `connectionLost`, with the
-   *   same reason (a client connector's hook).
+   * @param onLost Called after the protocol's `connectionLost`, alike.
    */
   constructor(
     conn: Deno.Conn,
@@ -311,19 +161,20 @@ export class StreamTransport implements ITransport, ReactorResource {
   }
 
   /**
-   * Installs the implementation of {@linkcode StreamTransport.startTLS}.
-   * The TLS module (`reactor/tls.ts`) calls this when it loads, which
-   * keeps this file free of TLS code; it builds the upgrade on
-   * {@linkcode StreamTransport.replaceConn}.
+   * Installs the implementation of {@linkcode StreamTransport.startTLS}
+   * (the TLS module does when it loads; it builds on
+   * {@linkcode StreamTransport.replaceConn}).
    *
-   * @param handler Upgrades `transport` with `options`; it is called
-   *   synchronously by `startTLS()` and may throw to refuse.
+   * @param handler Upgrades `transport` with `options`; called
+   *   synchronously by `startTLS()`, it may throw to refuse.
    *
-   * @example
+   * @example Replace the handler, then put the TLS module's back
    * ```ts
+   * import assert from "node:assert/strict";
    * import { StreamTransport } from "@twisted-deno/core/reactor/net";
    *
-   * const previous = StreamTransport.getStartTLS();
+   * const previous = StreamTransport.getStartTLS(); // the reactor loaded it
+   * assert.equal(typeof previous, "function");
    * StreamTransport.setStartTLS((transport, options) => {
    *   transport.replaceConn((conn) =>
    *     Deno.startTls(conn as Deno.TcpConn, { hostname: options.hostname })
@@ -339,16 +190,8 @@ export class StreamTransport implements ITransport, ReactorResource {
   /**
    * The installed `startTLS` implementation, if any.
    *
-   * @returns The handler given to {@linkcode StreamTransport.setStartTLS}.
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { StreamTransport } from "@twisted-deno/core/reactor/net";
-   *
-   * // Importing the reactor entry point loads the TLS module, which installs it.
-   * assert.equal(typeof StreamTransport.getStartTLS(), "function");
-   * ```
+   * @returns The handler given to {@linkcode StreamTransport.setStartTLS}
+   *   (see its example).
    */
   static getStartTLS(): StartTLSHandler | undefined {
     return StreamTransport.#startTLS;
@@ -369,44 +212,18 @@ export class StreamTransport implements ITransport, ReactorResource {
     return this.protocol !== undefined && !this.#closed;
   }
 
-  /**
-   * Bytes written but not yet handed to the socket (text written in the
-   * current callback counts its UTF-16 length until it is encoded, at the
-   * latest when the callback returns).
-   */
+  /** Bytes written but not yet handed to the socket (pending text: its UTF-16 length). */
   get bufferedAmount(): number {
-    return this.#queued;
+    return this.#out.queued;
   }
 
   /**
-   * Attaches `protocol` (calls its `makeConnection`) and starts reading.
-   * An error thrown by `connectionMade` is logged; on the client side it
-   * also closes the connection with that error as the reason.
+   * Attaches `protocol` (calls its `makeConnection`) and starts reading. An
+   * error thrown by `connectionMade` is logged (a client's also closes).
    *
    * @param protocol The protocol the factory built.
    * @param side `"client"` or `"server"`, for error handling and logs.
    * @throws {Error} When a protocol is already attached.
-   *
-   * @example A second protocol is refused (a full example: {@linkcode StreamTransport})
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DenoReactor } from "@twisted-deno/core/reactor";
-   * import { StreamTransport } from "@twisted-deno/core/reactor/net";
-   * import { Protocol } from "@twisted-deno/core/protocols";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-   * const server = await listener.accept();
-   * listener.close();
-   * const closed = Promise.withResolvers<void>();
-   * const transport = new StreamTransport(server, new DenoReactor(), () => closed.resolve());
-   * transport.connectProtocol(new Protocol(), "server");
-   * assert.throws(() => transport.connectProtocol(new Protocol(), "server"), /already has/);
-   * transport.loseConnection();
-   * await closed.promise;
-   * assert.equal(await client.read(new Uint8Array(1)), null); // EOF
-   * client.close();
-   * ```
    */
   connectProtocol(protocol: IProtocol, side: "client" | "server"): void {
     if (this.protocol !== undefined) {
@@ -418,32 +235,16 @@ export class StreamTransport implements ITransport, ReactorResource {
     }
     this.protocol = protocol;
     this.#isClient = side === "client";
-    this.#readBuf = new Uint8Array(INITIAL_READ);
+    if (isBufferedProtocol(protocol)) this.#buffered = protocol;
     this.#reactor.trackResource(this);
-    this.#inCallback = true;
-    try {
-      protocol.makeConnection(this);
-    } catch (error) {
-      this.#inCallback = false;
-      if (this.#isClient) {
-        this.#protocolFailed("connectionMade", error);
-      } else {
-        // Twisted: a server's connectionMade error is logged and the
-        // connection goes on.
-        log.failure(
-          "Unhandled error in {protocol}.connectionMade",
-          new Failure(error),
-          "critical",
-          { protocol: nameOf(protocol) },
-        );
-      }
-    }
-    this.#inCallback = false;
-    this.#afterCallback();
+    const logOnly = !this.#isClient; // Twisted: a server's goes on
+    this.#callProtocol(
+      "connectionMade",
+      () => protocol.makeConnection(this),
+      logOnly,
+    );
     if (!this.#closed && !this.#readDone) this.#readLoop();
   }
-
-  // ------------------------------------------------------------ writing
 
   /**
    * Queues `data` (a string is UTF-8 encoded). Ignored once the
@@ -457,124 +258,37 @@ export class StreamTransport implements ITransport, ReactorResource {
       this.writeText(data);
       return;
     }
-    if (!(data instanceof Uint8Array)) {
-      throw new TypeError(
-        `Cannot write ${
-          Object.prototype.toString.call(data)
-        }: data must be a Uint8Array or a string`,
-      );
-    }
+    if (!(data instanceof Uint8Array)) throw notWritable(data, "data");
     if (data.length === 0 || this.#closed || this.#writeDisconnected) return;
-    if (this.#text.length !== 0) this.#encodeText();
-    this.#chunks[this.#tail++] = data;
-    this.#queued += data.length;
-    if (
-      this.#queued > BUFFER_SIZE && this.#streaming && !this.#producerPaused &&
-      this.#producer !== undefined
-    ) {
-      this.#pauseProducer();
-    }
+    this.#out.push(data);
+    this.#queuedMore();
+  }
+
+  /** After queueing: pause a streaming producer past 64 KiB, flush. */
+  #queuedMore(): void {
+    const producer = this.#producer.toPause(this.#out.queued);
+    if (producer !== undefined) this.#pauseProducer(producer);
     if (!this.#flushing && !this.#inCallback && !this.#swapping) this.#flush();
   }
 
   /**
-   * Queues `text`, then `suffix`, UTF-8 encoded: the same bytes as
-   * `write(text)` then `write(suffix)`. Not part of {@linkcode ITransport}:
-   * `LineReceiver.sendLine` uses it when the transport has it. Text is
-   * kept as a string and encoded a batch at a time (when the protocol's
-   * callback returns, before bytes written after it, or every 16 Ki UTF-16
-   * units), so many short strings cost one `TextEncoder` call and no array
-   * each. Each call's strings are encoded as if on their own: a lone
-   * surrogate at the end of one call and at the start of the next do not
-   * join into one character. Ignored once the connection is closed or its
-   * writing half is shut.
+   * Queues `text`, then `suffix`: the same bytes as `write(text)` then
+   * `write(suffix)` (each call encoded on its own), but kept as a string
+   * and UTF-8 encoded a batch at a time, so many short strings cost one
+   * `TextEncoder` call (`LineReceiver.sendLine` uses it when present; not
+   * part of {@linkcode ITransport}).
    *
    * @param text Any string (lone surrogates become U+FFFD).
    * @param suffix Sent after `text` (a delimiter).
    * @throws {TypeError} When `text` or `suffix` is not a string.
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DenoReactor } from "@twisted-deno/core/reactor";
-   * import { StreamTransport } from "@twisted-deno/core/reactor/net";
-   * import { Protocol } from "@twisted-deno/core/protocols";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-   * const server = await listener.accept();
-   * listener.close();
-   * const closed = Promise.withResolvers<void>();
-   * const transport = new StreamTransport(server, new DenoReactor(), () => closed.resolve());
-   * transport.connectProtocol(new Protocol(), "server");
-   * transport.writeText("PING", "\r\n");
-   * transport.writeText("héllo", "\r\n");
-   * transport.loseConnection();
-   * await closed.promise;
-   * const text = await new Response(client.readable).text();
-   * assert.equal(text, "PING\r\nhéllo\r\n");
-   * ```
    */
   writeText(text: string, suffix = ""): void {
-    if (typeof text !== "string" || typeof suffix !== "string") {
-      throw new TypeError(
-        `Cannot write ${
-          Object.prototype.toString.call(
-            typeof text !== "string" ? text : suffix,
-          )
-        } as text: text and suffix must be strings`,
-      );
-    }
+    if (typeof text !== "string") throw notText(text);
+    if (typeof suffix !== "string") throw notText(suffix);
     if (this.#closed || this.#writeDisconnected) return;
-    const units = text.length + suffix.length;
-    if (units === 0) return;
-    // A low surrogate right after pending text could join a high surrogate
-    // ending it: encode the pending text first, as separate writes would.
-    if (isLowSurrogate(text.charCodeAt(0)) && this.#text.length !== 0) {
-      this.#encodeText();
-    }
-    let pending = this.#text + text;
-    if (isLowSurrogate(suffix.charCodeAt(0)) && pending.length !== 0) {
-      this.#text = pending;
-      this.#encodeText();
-      pending = "";
-    }
-    this.#text = pending += suffix;
-    this.#queued += units;
-    if (pending.length >= TEXT_BATCH) this.#encodeText();
-    if (
-      this.#queued > BUFFER_SIZE && this.#streaming && !this.#producerPaused &&
-      this.#producer !== undefined
-    ) {
-      this.#pauseProducer();
-    }
-    if (!this.#flushing && !this.#inCallback && !this.#swapping) this.#flush();
-  }
-
-  /** Encodes the pending text and queues it as a chunk. */
-  #encodeText(): void {
-    const text = this.#text;
-    this.#text = "";
-    const units = text.length;
-    const most = units * 3; // UTF-8 needs at most 3 bytes per UTF-16 unit
-    let bytes: Uint8Array;
-    if (most > OUT_SLAB_SIZE >> 1) {
-      bytes = encoder.encode(text);
-    } else {
-      if (OUT_SLAB_SIZE - outUsed < most) {
-        outSlab = new Uint8Array(OUT_SLAB_SIZE);
-        outUsed = 0;
-      }
-      const start = outUsed;
-      const end = start + encoder.encodeInto(
-        text,
-        outSlab.subarray(start, start + most),
-      ).written;
-      outUsed = end;
-      bytes = outSlab.subarray(start, end);
-    }
-    this.#queued += bytes.length - units;
-    this.#chunks[this.#tail++] = bytes;
+    if (text.length + suffix.length === 0) return;
+    this.#out.pushText(text, suffix);
+    this.#queuedMore();
   }
 
   /**
@@ -584,18 +298,7 @@ export class StreamTransport implements ITransport, ReactorResource {
    * @throws {TypeError} When a chunk is neither (nothing is queued then).
    */
   writeSequence(chunks: Iterable<Uint8Array | string>): void {
-    const list: (Uint8Array | string)[] = [];
-    for (const chunk of chunks) {
-      if (typeof chunk === "string" || chunk instanceof Uint8Array) {
-        list.push(chunk);
-      } else {
-        throw new TypeError(
-          `Cannot write ${
-            Object.prototype.toString.call(chunk)
-          }: every chunk must be a Uint8Array or a string`,
-        );
-      }
-    }
+    const list = Array.from(chunks, checkWritable);
     const inCallback = this.#inCallback;
     this.#inCallback = true; // one flush for the lot
     try {
@@ -606,82 +309,28 @@ export class StreamTransport implements ITransport, ReactorResource {
     if (!inCallback) this.#afterCallback();
   }
 
-  #pauseProducer(): void {
-    this.#producerPaused = true;
+  #pauseProducer(producer: IPushProducer): void {
     try {
-      (this.#producer as IPushProducer).pauseProducing();
+      producer.pauseProducing();
     } catch (error) {
       this.#protocolFailed("pauseProducing", error);
     }
   }
 
-  /**
-   * The next bytes to send: a large chunk alone, or small ones copied
-   * together, so many small writes cost few `conn.write` calls.
-   */
-  #take(): Uint8Array {
-    const chunks = this.#chunks;
-    const head = this.#head;
-    const tail = this.#tail;
-    const first = chunks[head];
-    let end = head + 1;
-    let total = first.length;
-    if (total < WRITE_ALONE) {
-      while (end < tail) {
-        const next = chunks[end].length;
-        if (total + next > MAX_COALESCE) break;
-        total += next;
-        end++;
-      }
-    }
-    let out = first;
-    if (end - head > 1) {
-      out = new Uint8Array(total);
-      let offset = 0;
-      for (let i = head; i < end; i++) {
-        out.set(chunks[i], offset);
-        offset += chunks[i].length;
-      }
-    }
-    chunks.fill(EMPTY, head, end); // let the sent chunks be collected
-    if (end === tail) {
-      // Empty: reuse the slots (no allocation per write), unless a burst
-      // made the array large.
-      this.#head = this.#tail = 0;
-      if (chunks.length > 64) chunks.length = 0;
-    } else if (end > 1024 && end > tail >> 1) {
-      chunks.copyWithin(0, end, tail); // keep the array from growing forever
-      chunks.fill(EMPTY, tail - end, tail);
-      this.#head = 0;
-      this.#tail = tail - end;
-    } else {
-      this.#head = end;
-    }
-    return out;
-  }
-
-  /**
-   * The flush loop: sends what is queued until the queue is empty, then
-   * deals with producers and pending closes.
-   */
+  /** The flush loop: sends what is queued, then resumes producers or closes. */
   async #flush(): Promise<void> {
     this.#flushing = true;
     try {
-      // Kicked with nothing queued (a close, an unregistered producer): let
-      // the caller return first, so a close is never re-entrant.
-      if (this.#queued === 0) await null;
-      while (this.#queued > 0 && !this.#closed && !this.#swapping) {
-        if (this.#text.length !== 0) this.#encodeText();
-        const chunk = this.#take();
+      // Nothing queued (a close ...): return first, never re-entrant.
+      if (this.#out.queued === 0) await null;
+      while (this.#out.queued > 0 && !this.#closed && !this.#swapping) {
+        const chunk = this.#out.take()!; // inline: no Promise per write
         const conn = this.#conn;
-        let offset = 0;
-        while (offset < chunk.length) {
-          const n = await conn.write(
-            offset === 0 ? chunk : chunk.subarray(offset),
-          );
+        for (let offset = 0; offset < chunk.length;) {
+          const n = await conn.write(offset ? chunk.subarray(offset) : chunk);
           if (this.#closed) break;
           offset += n;
-          this.#queued -= n;
+          this.#out.sent(n);
         }
       }
     } catch (error) {
@@ -689,13 +338,9 @@ export class StreamTransport implements ITransport, ReactorResource {
       return;
     }
     this.#flushing = false;
-    if (this.#closed) {
-      this.#maybeFinish();
-    } else if (this.#swapping) {
-      this.#flushIdle?.();
-    } else {
-      this.#drained();
-    }
+    if (this.#closed) this.#maybeFinish();
+    else if (this.#swapping) this.#flushIdle?.();
+    else this.#drained();
   }
 
   /** A write (or closeWrite) op failed: the connection is lost. */
@@ -703,30 +348,17 @@ export class StreamTransport implements ITransport, ReactorResource {
     this.#flushing = false;
     this.#flushIdle?.();
     if (this.#closed) this.#maybeFinish();
-    else {
-      this.#closeNow(
-        new Failure(new ConnectionLost(describeError(error), { cause: error })),
-      );
-    }
+    else this.#closeNow(lostBy(error));
   }
 
   /** The queue is empty: resume producers, or finish a pending close. */
   #drained(): void {
-    const producer = this.#producer;
-    if (producer !== undefined && (!this.#streaming || this.#producerPaused)) {
-      this.#producerPaused = false;
-      this.#inCallback = true;
-      try {
-        producer.resumeProducing();
-      } catch (error) {
-        this.#inCallback = false;
-        this.#protocolFailed("resumeProducing", error);
-        return;
-      }
-      this.#inCallback = false;
-      this.#afterCallback();
+    if (this.#buffered !== undefined) this.#wake?.(); // its buffer is free
+    const producer = this.#producer.toResume();
+    if (producer !== undefined) {
+      this.#callProtocol("resumeProducing", () => producer.resumeProducing());
     } else if (this.#disconnecting) {
-      this.#closeConn(new Failure(new ConnectionDone()));
+      this.#close(new Failure(new ConnectionDone()));
     } else if (this.#writeDisconnecting && !this.#writeDisconnected) {
       this.#shutdownWrite();
     }
@@ -744,7 +376,7 @@ export class StreamTransport implements ITransport, ReactorResource {
 
   /** After calling the protocol: flush what it wrote, in one go. */
   #afterCallback(): void {
-    if (this.#kickPending || this.#queued !== 0) {
+    if (this.#kickPending || this.#out.queued !== 0) {
       this.#kickPending = false;
       this.#kick();
     }
@@ -765,38 +397,32 @@ export class StreamTransport implements ITransport, ReactorResource {
       return;
     }
     const protocol = this.protocol;
-    if (isHalfCloseable(protocol)) {
-      this.#inCallback = true;
-      try {
-        protocol.writeConnectionLost();
-      } catch (error) {
-        this.#inCallback = false;
-        this.#protocolFailed("writeConnectionLost", error);
-        return;
-      }
-      this.#inCallback = false;
-    }
-    if ((this.#readDone || this.#disconnecting) && !this.#closed) {
-      // Both halves are shut (or a close waited for this one): nothing more
-      // can happen on this socket.
-      this.#closeConn(new Failure(new ConnectionDone()));
-    } else {
-      this.#afterCallback();
+    this.#halfClosed(
+      "writeConnectionLost",
+      () => isHalfCloseable(protocol) && protocol.writeConnectionLost(),
+      () => this.#readDone || this.#disconnecting, // or a close waited
+    );
+  }
+
+  /** Tells the protocol one half is shut; closes once both are. */
+  #halfClosed(name: string, fn: () => void, bothShut: () => boolean): void {
+    if (this.#callProtocol(name, fn) && bothShut() && !this.#closed) {
+      this.#close(new Failure(new ConnectionDone()));
     }
   }
 
-  // ------------------------------------------------------------ reading
-
-  /**
-   * The read loop: one read at a time, each chunk to `dataReceived` at
-   * once. Parks (no read pending) while paused or while the conn is being
-   * replaced.
-   */
+  // The read loop: one read at a time, each chunk to the protocol at once;
+  // a lent buffer is read into only once what was written has drained.
+  // Parks (no read pending) while paused or while the conn is replaced.
   async #readLoop(): Promise<void> {
     this.#reading = true;
+    const buffered = this.#buffered;
     for (;;) {
       if (this.#closed || this.#readDone) break;
-      if (this.#paused || this.#swapping || this.#disconnecting) {
+      if (
+        this.#paused || this.#swapping || this.#disconnecting ||
+        (buffered !== undefined && this.#out.queued !== 0)
+      ) {
         if (this.#swapping) this.#parked?.();
         await new Promise<void>((resolve) => this.#wake = resolve);
         this.#wake = undefined;
@@ -808,18 +434,15 @@ export class StreamTransport implements ITransport, ReactorResource {
         this.#deliver(stash);
         continue;
       }
-      const buf = this.#readBuf;
+      const buf = buffered === undefined
+        ? this.#in.buffer()
+        : this.#lentBuffer(buffered);
+      if (buf === undefined) break;
       let n: number | null;
       try {
         n = await this.#conn.read(buf);
       } catch (error) {
-        if (!this.#closed) {
-          this.#closeNow(
-            new Failure(
-              new ConnectionLost(describeError(error), { cause: error }),
-            ),
-          );
-        }
+        if (!this.#closed) this.#closeNow(lostBy(error));
         break;
       }
       // loseConnection() stops reading: what arrives after it is dropped.
@@ -834,7 +457,12 @@ export class StreamTransport implements ITransport, ReactorResource {
         break;
       }
       if (n === 0) continue;
-      const data = this.#takeRead(buf, n);
+      let data: Uint8Array | number;
+      if (buffered === undefined) data = this.#in.take(n);
+      else {
+        this.#in.resize(n, buf.length);
+        data = n;
+      }
       if (this.#paused || this.#swapping) {
         this.#stash = data;
         continue;
@@ -846,44 +474,41 @@ export class StreamTransport implements ITransport, ReactorResource {
     if (this.#closed) this.#maybeFinish();
   }
 
-  /**
-   * The bytes just read, as an array the protocol may keep: a buffer that
-   * is at least half full is handed over whole (no copy) and replaced,
-   * otherwise the bytes are copied out (small ones into the shared slab)
-   * and the buffer kept. The buffer
-   * grows while reads fill it and shrinks after a small read, so busy
-   * connections read in large chunks and idle ones hold little memory.
-   */
-  #takeRead(buf: Uint8Array, n: number): Uint8Array {
-    const size = buf.length;
-    if (n === size) {
-      this.#readBuf = new Uint8Array(size < MAX_READ ? size * 4 : size);
-      return buf;
-    }
-    if (n >= size >> 1) {
-      this.#readBuf = new Uint8Array(size);
-      return buf.subarray(0, n);
-    }
-    const data = n <= SLAB_READ ? copyToSlab(buf, n) : buf.slice(0, n);
-    if (size > MIN_READ && n <= size >> 3) {
-      let next = MIN_READ;
-      while (next < n * 2) next *= 2;
-      this.#readBuf = new Uint8Array(next);
-    }
-    return data;
+  /** The buffer a buffered protocol lends for the next read, if valid. */
+  #lentBuffer(protocol: IBufferedProtocol): Uint8Array | undefined {
+    let buf: Uint8Array | undefined;
+    const hint = this.#in.size;
+    this.#callProtocol("getBuffer", () => buf = lent(protocol.getBuffer(hint)));
+    return buf;
   }
 
-  #deliver(data: Uint8Array): void {
+  /** Bytes read (or how many went into the lent buffer) to the protocol. */
+  #deliver(data: Uint8Array | number): void {
+    const protocol = this.protocol!;
+    if (typeof data !== "number") {
+      this.#callProtocol("dataReceived", () => protocol.dataReceived(data));
+    } else {
+      const buffered = protocol as IBufferedProtocol;
+      this.#callProtocol("bufferUpdated", () => buffered.bufferUpdated(data));
+    }
+  }
+
+  // Calls into the protocol (or producer), then flushes what it wrote in
+  // one go: an error it throws is logged and closes the connection with it
+  // (only logged when logOnly). True if no error.
+  #callProtocol(name: string, fn: () => void, logOnly = false): boolean {
+    let ok = true;
     this.#inCallback = true;
     try {
-      this.protocol!.dataReceived(data);
+      fn();
     } catch (error) {
-      this.#inCallback = false;
-      this.#protocolFailed("dataReceived", error);
-      return;
+      this.#inCallback = ok = false;
+      if (logOnly) this.#logError(name, new Failure(error));
+      else this.#protocolFailed(name, error);
     }
     this.#inCallback = false;
-    if (this.#kickPending || this.#queued !== 0) this.#afterCallback();
+    this.#afterCallback();
+    return ok;
   }
 
   #readEOF(): void {
@@ -893,20 +518,11 @@ export class StreamTransport implements ITransport, ReactorResource {
       this.loseConnection();
       return;
     }
-    this.#inCallback = true;
-    try {
-      protocol.readConnectionLost();
-    } catch (error) {
-      this.#inCallback = false;
-      this.#protocolFailed("readConnectionLost", error);
-      return;
-    }
-    this.#inCallback = false;
-    if (this.#writeDisconnected && !this.#closed) {
-      this.#closeConn(new Failure(new ConnectionDone()));
-    } else {
-      this.#afterCallback();
-    }
+    this.#halfClosed(
+      "readConnectionLost",
+      () => protocol.readConnectionLost(),
+      () => this.#writeDisconnected,
+    );
   }
 
   /** Stops delivering data until `resumeProducing()`: no reads are issued. */
@@ -926,8 +542,6 @@ export class StreamTransport implements ITransport, ReactorResource {
     this.loseConnection();
   }
 
-  // ------------------------------------------------------------ producer
-
   /**
    * Registers a producer of the data written here (see the class doc).
    *
@@ -936,35 +550,23 @@ export class StreamTransport implements ITransport, ReactorResource {
    * @throws {Error} When a producer is already registered.
    */
   registerProducer(producer: IProducer, streaming: boolean): void {
-    if (this.#producer !== undefined) {
-      throw new Error(
-        `Cannot register producer ${nameOf(producer)}: producer ${
-          nameOf(this.#producer)
-        } was never unregistered`,
-      );
-    }
+    this.#producer.register(producer, streaming);
     if (this.#closed) {
+      this.#producer.clear();
       producer.stopProducing();
-      return;
-    }
-    this.#producer = producer;
-    this.#streaming = streaming;
-    this.#producerPaused = false;
-    if (streaming) {
-      if (this.#queued > BUFFER_SIZE) this.#pauseProducer();
-    } else {
+    } else if (!streaming) {
       producer.resumeProducing();
+    } else {
+      const push = this.#producer.toPause(this.#out.queued);
+      if (push !== undefined) this.#pauseProducer(push);
     }
   }
 
   /** Detaches the producer; a pending `loseConnection()` can then finish. */
   unregisterProducer(): void {
-    this.#producer = undefined;
-    this.#producerPaused = false;
+    this.#producer.clear();
     if (this.#disconnecting || this.#writeDisconnecting) this.#kick();
   }
-
-  // ------------------------------------------------------------ closing
 
   /**
    * Sends everything queued, then closes; the protocol gets
@@ -978,7 +580,7 @@ export class StreamTransport implements ITransport, ReactorResource {
     this.#paused = false;
     this.#wake?.(); // a parked read loop exits
     if (this.#writeDisconnected && !this.#flushing) {
-      this.#closeConn(new Failure(new ConnectionDone()));
+      this.#close(new Failure(new ConnectionDone()));
       return;
     }
     this.#kick();
@@ -993,7 +595,14 @@ export class StreamTransport implements ITransport, ReactorResource {
 
   /**
    * Drops what is queued and closes now; the protocol gets
-   * `ConnectionAborted`, later (never from inside this call).
+   * `ConnectionAborted`, later (never from inside this call), as in
+   * Twisted. Unlike Twisted, which sets `SO_LINGER` to 0 so the peer gets
+   * a reset (`ConnectionLost`), the peer sees an orderly EOF and so
+   * `ConnectionDone`: Deno has no `SO_LINGER`, and closing a Deno TCP conn
+   * shuts its writing half (FIN) before the descriptor is closed, so even
+   * unread received bytes (on Linux, a reset at close) reach the peer only
+   * after the EOF, as an error on its next write at most. A peer that
+   * aborts with a reset is reported here as `ConnectionLost`.
    */
   abortConnection(): void {
     if (this.#closed) return;
@@ -1009,34 +618,27 @@ export class StreamTransport implements ITransport, ReactorResource {
   shutdown(): Promise<void> {
     if (this.#finished) return Promise.resolve();
     this.#whenFinished ??= Promise.withResolvers<void>();
-    if (!this.#closed) {
-      this.#closeNow(
-        new Failure(new ConnectionLost("the reactor is shutting down")),
-      );
-    }
+    const reason = new ConnectionLost("the reactor is shutting down");
+    if (!this.#closed) this.#closeNow(new Failure(reason));
     return this.#whenFinished.promise;
   }
 
   #protocolFailed(method: string, error: unknown): void {
     const failure = new Failure(error);
+    this.#logError(method, failure);
+    if (!this.#closed) this.#closeNow(failure);
+  }
+
+  #logError(method: string, failure: Failure): void {
     log.failure("Unhandled error in {protocol}.{method}", failure, "critical", {
       protocol: nameOf(this.protocol),
       method,
     });
-    if (!this.#closed) this.#closeNow(failure);
-  }
-
-  /** An orderly close: everything was sent. */
-  #closeConn(reason: Failure): void {
-    this.#close(reason);
   }
 
   /** A close that drops what is queued. */
   #closeNow(reason: Failure): void {
-    this.#chunks = [];
-    this.#head = this.#tail = 0;
-    this.#text = "";
-    this.#queued = 0;
+    this.#out.clear();
     this.#close(reason);
   }
 
@@ -1061,45 +663,22 @@ export class StreamTransport implements ITransport, ReactorResource {
   #maybeFinish(): void {
     if (this.#finished || this.#reading || this.#flushing) return;
     this.#finished = true;
-    this.#readBuf = EMPTY;
-    this.#chunks = [];
-    this.#head = this.#tail = 0;
-    this.#text = "";
+    this.#in.release();
+    this.#out.clear();
     const reason = this.#reason!;
     this.#reactor.untrackResource(this);
-    const producer = this.#producer;
-    if (producer !== undefined) {
-      this.#producer = undefined;
-      try {
-        producer.stopProducing();
-      } catch (error) {
-        log.failure(
-          "Unhandled error in {producer}.stopProducing",
-          new Failure(error),
-          "critical",
-          { producer: nameOf(producer) },
-        );
-      }
-    }
-    try {
-      this.protocol?.connectionLost(reason);
-    } catch (error) {
-      log.failure(
-        "Unhandled error in {protocol}.connectionLost",
-        new Failure(error),
-        "critical",
-        { protocol: nameOf(this.protocol) },
-      );
-    }
-    try {
-      this.#onLost?.(reason);
-    } catch (error) {
-      log.failure("Unhandled error after connectionLost", new Failure(error));
-    }
+    const producer = this.#producer.clear();
+    const protocol = this.protocol;
+    const onLost = this.#onLost;
+    this.#callProtocol("stopProducing", () => producer?.stopProducing(), true);
+    this.#callProtocol(
+      "connectionLost",
+      () => protocol?.connectionLost(reason),
+      true,
+    );
+    this.#callProtocol("onLost", () => onLost?.(reason), true);
     this.#whenFinished?.resolve();
   }
-
-  // ------------------------------------------------------------ addresses
 
   /** The remote address. */
   getPeer(): IAddress {
@@ -1111,23 +690,14 @@ export class StreamTransport implements ITransport, ReactorResource {
     return addressFromDeno(this.#conn.localAddr);
   }
 
-  /**
-   * Turns Nagle's algorithm off (`true`) or on; a no-op on sockets without
-   * it (UNIX).
-   */
+  /** Turns Nagle's algorithm off (`true`) or on; a no-op without it (UNIX). */
   setTcpNoDelay(on: boolean): void {
-    const conn = this.#conn as Partial<Deno.TcpConn>;
-    if (!this.#closed && typeof conn.setNoDelay === "function") {
-      conn.setNoDelay(on);
-    }
+    if (!this.#closed) (this.#conn as Partial<Deno.TcpConn>).setNoDelay?.(on);
   }
 
   /** Turns TCP keep-alive on or off; a no-op on sockets without it. */
   setTcpKeepAlive(on: boolean): void {
-    const conn = this.#conn as Partial<Deno.TcpConn>;
-    if (!this.#closed && typeof conn.setKeepAlive === "function") {
-      conn.setKeepAlive(on);
-    }
+    if (!this.#closed) (this.#conn as Partial<Deno.TcpConn>).setKeepAlive?.(on);
   }
 
   /** A short name for logs: the protocol's. */
@@ -1135,11 +705,13 @@ export class StreamTransport implements ITransport, ReactorResource {
     return `${nameOf(this.protocol)},${this.#isClient ? "client" : "server"}`;
   }
 
-  // ------------------------------------------------------------ TLS hooks
-
   /**
    * Upgrades the connection to TLS, with the implementation the TLS module
    * installed ({@linkcode StreamTransport.setStartTLS}).
+   *
+   * Without `options.side`, this end takes its connection's own side, as
+   * in Twisted: a connection a port accepted performs the server handshake
+   * (and needs `cert` and `key`), one a connector made the client's.
    *
    * @param options Which side, certificates, hostname, ALPN.
    * @throws {Error} When no TLS implementation is installed.
@@ -1151,23 +723,21 @@ export class StreamTransport implements ITransport, ReactorResource {
         "Cannot start TLS: no TLS implementation is loaded (import @twisted-deno/core/reactor)",
       );
     }
-    handler(this, options);
+    handler(
+      this,
+      options?.side === undefined
+        ? { ...options, side: this.#isClient ? "client" : "server" }
+        : options,
+    );
   }
 
   /**
-   * Replaces the underlying conn with `upgrade(conn)` (for STARTTLS): the
-   * bytes queued before this call are sent on the old conn first; writes
-   * made after it wait and go out on the new conn; the read loop parks
-   * without a read pending (which `Deno.startTls` requires) and resumes
-   * on the new conn.
-   *
-   * Call it from inside a protocol callback (`dataReceived`,
-   * `connectionMade`) when you can: no read is pending then. Called at any
-   * other time, it waits for the read in flight, whose bytes (possibly the
-   * peer's first handshake bytes) are delivered as plain data.
-   *
-   * If `upgrade` throws, the connection closes with that error as the
-   * reason and the returned Promise rejects with it.
+   * Replaces the conn with `upgrade(conn)` (STARTTLS): bytes queued before
+   * the call go out on the old conn first, later writes on the new one;
+   * the read loop parks with no read pending (as `Deno.startTls` requires).
+   * Best called from a protocol callback: at other times it waits for the
+   * read in flight, whose bytes are delivered as plain data. If `upgrade`
+   * throws, the connection closes with that error and this rejects with it.
    *
    * @param upgrade Builds the new conn on the old one.
    * @returns Resolves once the new conn is in use.
@@ -1184,10 +754,7 @@ export class StreamTransport implements ITransport, ReactorResource {
     }
     this.#swapping = true;
     // What was written before this call goes out on the old conn first.
-    if (this.#text.length !== 0) this.#encodeText();
-    const before = this.#chunks.slice(this.#head, this.#tail);
-    this.#chunks = [];
-    this.#head = this.#tail = 0;
+    const before = this.#out.takeAll();
     if (this.#flushing) {
       await new Promise<void>((resolve) => this.#flushIdle = resolve);
       this.#flushIdle = undefined;
@@ -1202,11 +769,10 @@ export class StreamTransport implements ITransport, ReactorResource {
     if (!this.#closed) {
       try {
         for (const chunk of before) {
-          let offset = 0;
-          while (offset < chunk.length) {
+          for (let offset = 0; offset < chunk.length && !this.#closed;) {
             const n = await this.#conn.write(chunk.subarray(offset));
+            if (!this.#closed) this.#out.sent(n);
             offset += n;
-            this.#queued -= n;
           }
         }
         if (!this.#closed) this.#conn = await upgrade(this.#conn);

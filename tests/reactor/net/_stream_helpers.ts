@@ -1,9 +1,18 @@
 // Shared helpers for the stream transport tests (tcp, unix, endpoints,
 // interop). Not part of the package.
 
-import { Protocol } from "../../../protocols/protocol.ts";
+import {
+  ClientFactory,
+  Factory,
+  Protocol,
+} from "../../../protocols/protocol.ts";
 import type { Failure } from "../../../deferred/failure.ts";
-import type { IAddress } from "../../../reactor/interfaces.ts";
+import type {
+  IAddress,
+  IConnector,
+  IProtocol,
+} from "../../../reactor/interfaces.ts";
+import { reactor } from "../../../reactor/reactor.ts";
 
 /**
  * A protocol that records what happens to it: `events` in order, every
@@ -125,4 +134,80 @@ export function freePort(): number {
   const port = l.addr.port;
   l.close();
   return port;
+}
+
+/** A server factory that remembers the protocols it built, in order. */
+export class Keeping<P extends IProtocol> extends Factory {
+  built: P[] = [];
+  #waiting = new Map<number, PromiseWithResolvers<P>>();
+  constructor(public make: () => P) {
+    super();
+  }
+  override buildProtocol(_addr: IAddress): IProtocol | null {
+    const p = this.make();
+    this.built.push(p);
+    this.#waiting.get(this.built.length - 1)?.resolve(p);
+    return p;
+  }
+  /** The `i`-th protocol built (from 0), once it is. */
+  nth(i: number): Promise<P> {
+    if (i < this.built.length) return Promise.resolve(this.built[i]);
+    let w = this.#waiting.get(i);
+    if (w === undefined) this.#waiting.set(i, w = Promise.withResolvers<P>());
+    return w.promise;
+  }
+}
+
+/** A client factory that records its calls and builds one protocol. */
+export class ClientRecorder<P extends IProtocol> extends ClientFactory {
+  calls: string[] = [];
+  connectors: IConnector[] = [];
+  failed = Promise.withResolvers<Failure>();
+  lostReason = Promise.withResolvers<Failure>();
+  protocols: P[] = [];
+  #waiting = new Map<number, PromiseWithResolvers<P>>();
+  constructor(readonly make: () => P) {
+    super();
+  }
+  override startFactory(): void {
+    this.calls.push("startFactory");
+  }
+  override stopFactory(): void {
+    this.calls.push("stopFactory");
+  }
+  override startedConnecting(c: IConnector): void {
+    this.calls.push("startedConnecting");
+    this.connectors.push(c);
+  }
+  override buildProtocol(_addr: IAddress): IProtocol | null {
+    this.calls.push("buildProtocol");
+    const p = this.make();
+    this.protocols.push(p);
+    this.#waiting.get(this.protocols.length - 1)?.resolve(p);
+    return p;
+  }
+  /** The `i`-th protocol built (from 0), once it is. */
+  nth(i: number): Promise<P> {
+    if (i < this.protocols.length) return Promise.resolve(this.protocols[i]);
+    let w = this.#waiting.get(i);
+    if (w === undefined) this.#waiting.set(i, w = Promise.withResolvers<P>());
+    return w.promise;
+  }
+  override clientConnectionFailed(c: IConnector, reason: Failure): void {
+    this.calls.push("clientConnectionFailed");
+    this.connectors.push(c);
+    this.failed.resolve(reason);
+  }
+  override clientConnectionLost(c: IConnector, reason: Failure): void {
+    this.calls.push("clientConnectionLost");
+    this.connectors.push(c);
+    this.lostReason.resolve(reason);
+  }
+}
+
+/** A TCP port on loopback whose factory keeps what it builds. */
+export function listenEcho<P extends IProtocol>(make: () => P) {
+  const factory = new Keeping(make);
+  const port = reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
+  return { factory, port, portNumber: portOf(port.getHost()) };
 }
