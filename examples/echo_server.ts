@@ -44,10 +44,16 @@ export class IdleEcho extends TimeoutMixin(Echo) {
     if (this.idleTimeout > 0) this.setTimeout(this.idleTimeout);
   }
 
-  /** Notes the activity and echoes. */
+  /** Notes the activity and echoes (transports without lent buffers). */
   override dataReceived(data: Uint8Array): void {
     this.#active = true;
     super.dataReceived(data);
+  }
+
+  /** Notes the activity and echoes from Echo's lent buffer (TCP, TLS). */
+  override bufferUpdated(n: number): void {
+    this.#active = true;
+    super.bufferUpdated(n);
   }
 
   /** Another period for an active peer; the door for an idle one. */

@@ -60,11 +60,21 @@ export class Echo<F extends IProtocolFactory = Factory> extends Protocol<F>
     return this.#buf;
   }
 
-  /** Writes back the `n` bytes just read into the lent buffer. */
+  /**
+   * Writes back the `n` bytes just read into the lent buffer. A subclass
+   * that overrides `dataReceived` (and not this) still gets every chunk
+   * there, as a copy of its own, so it keeps the "bytes are yours" contract.
+   */
   bufferUpdated(n: number): void {
-    this.transport.write(this.#buf.subarray(0, n));
+    if (this.dataReceived === echoDataReceived) {
+      this.transport.write(this.#buf.subarray(0, n));
+    } else {
+      this.dataReceived(this.#buf.slice(0, n));
+    }
   }
 }
+
+const echoDataReceived = Echo.prototype.dataReceived;
 
 /**
  * Reads and ignores everything (RFC 863).

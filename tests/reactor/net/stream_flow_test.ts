@@ -3,6 +3,7 @@
 // their own read buffer (IBufferedProtocol). The rest is in stream_test.ts.
 
 import assert from "node:assert/strict";
+import { Echo } from "../../../protocols/wire.ts";
 import { ConnectionDone } from "../../../reactor/errors.ts";
 import type {
   IBufferedProtocol,
@@ -330,6 +331,48 @@ Deno.test("an IBufferedProtocol is read into its own buffer, lent again only onc
     conn.close();
     assert.ok((await server.lost.promise).check(ConnectionDone));
   } finally {
+    await port.stopListening();
+  }
+});
+
+Deno.test("an Echo subclass that overrides dataReceived gets every chunk as its own copy", async () => {
+  class Counting extends Echo {
+    kept: Uint8Array[] = [];
+    lost = Promise.withResolvers<void>();
+    override connectionLost(): void {
+      this.lost.resolve();
+    }
+    override dataReceived(data: Uint8Array): void {
+      this.kept.push(data); // kept: it must not be overwritten by later reads
+      super.dataReceived(data);
+    }
+  }
+  const { factory, port, portNumber } = listenEcho(() => new Counting());
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: portNumber });
+  try {
+    const data = pattern(1024 * 1024, 3);
+    const reading = readExactly(conn, data.length);
+    for (let offset = 0; offset < data.length; offset += 50_000) {
+      await conn.write(data.subarray(offset, offset + 50_000));
+    }
+    sameBytes(await within(WAIT, "the echo", reading), data);
+    const server = await factory.nth(0);
+    let total = 0;
+    for (const chunk of server.kept) total += chunk.length;
+    assert.equal(total, data.length);
+    const joined = new Uint8Array(total);
+    let at = 0;
+    for (const chunk of server.kept) {
+      joined.set(chunk, at);
+      at += chunk.length;
+    }
+    sameBytes(joined, data);
+    conn.close();
+    await within(WAIT, "the server side to close", server.lost.promise);
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed above */ }
     await port.stopListening();
   }
 });
