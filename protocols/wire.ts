@@ -15,10 +15,8 @@
 import type { Failure } from "../deferred/failure.ts";
 import type {
   IBufferedProtocol,
-  IDelayedCall,
   IProtocolFactory,
   IPullProducer,
-  IPushProducer,
   IReactorTime,
 } from "../reactor/interfaces.ts";
 import { globalClock } from "../reactor/global.ts";
