@@ -9,6 +9,9 @@
 #   bench/run_echo.sh                  one round (about 3 minutes)
 #   BENCH_REPEAT=3 bench/run_echo.sh   three interleaved rounds, medians
 #
+# The idle timeout is off (--timeout 0), as the peers have none: like with
+# like (it costs one timer per connection when on).
+#
 # Environment: BENCH_DIR (bench/loadgen in this checkout), DENO,
 # and everything run.sh reads (BENCH_WARMUP, BENCH_DURATION,
 # BENCH_HOLD_CONNS, BENCH_BUILD, NODE, PYTHON). See $BENCH_DIR/README.md.
@@ -22,4 +25,4 @@ if [ -z "$BENCH_DIR" ] || [ ! -x "$BENCH_DIR/run.sh" ]; then
   exit 2
 fi
 exec "$BENCH_DIR/run.sh" --peers echo --name ours_echo -- \
-  "${DENO:-deno}" run --allow-net=127.0.0.1 "$ROOT/examples/echo_server.ts"
+  "${DENO:-deno}" run --allow-net=127.0.0.1 "$ROOT/examples/echo_server.ts" --timeout 0

@@ -60,11 +60,15 @@ export class Echo<F extends IProtocolFactory = Factory> extends Protocol<F>
 
   /**
    * Writes back the `n` bytes just read into the lent buffer. A subclass
-   * that overrides `dataReceived` (and not this) still gets every chunk
-   * there, as a copy of its own, so it keeps the "bytes are yours" contract.
+   * that overrides `dataReceived` but not this still gets every chunk
+   * there, as a copy of its own, so it keeps the "bytes are yours" contract;
+   * one that overrides both handles lent buffers itself.
    */
   bufferUpdated(n: number): void {
-    if (this.dataReceived === echoDataReceived) {
+    if (
+      this.dataReceived === echoDataReceived ||
+      this.bufferUpdated !== echoBufferUpdated
+    ) {
       this.transport.write(this.#buf.subarray(0, n));
     } else {
       this.dataReceived(this.#buf.slice(0, n));
@@ -73,6 +77,7 @@ export class Echo<F extends IProtocolFactory = Factory> extends Protocol<F>
 }
 
 const echoDataReceived = Echo.prototype.dataReceived;
+const echoBufferUpdated = Echo.prototype.bufferUpdated;
 
 /**
  * Reads and ignores everything (RFC 863).
