@@ -9,7 +9,9 @@
 #   udp: raw_deno (bench/udp_raw_deno.ts), node (bench/udp_node.mjs),
 #        ours (bench/udp_echo_ours.ts: examples/udp_echo.ts on listenUDP)
 #   tls: raw_deno (bench/tls_raw_deno.ts), node (bench/tls_node.mjs),
-#        ours (bench/tls_echo_ours.ts: an echo Protocol on listenSSL)
+#        ours (bench/tls_echo_ours.ts: an echo Protocol on listenSSL with the
+#        default handshakeTimeout, served by node:tls), ours_no_timeout (the
+#        same with handshakeTimeout null, served by Deno.listenTls)
 # The client is bench/udp_tls_loadgen.c (C, OpenSSL), built on first use.
 # Certificates (a CA and a localhost leaf) are made with openssl in BUILD.
 #
@@ -75,6 +77,7 @@ server_cmd() { # KIND NAME -> CMD array (the port is appended)
     tls/raw_deno) CMD=("$DENO" run "$net" --allow-read "$HERE/tls_raw_deno.ts" "$CERT" "$KEY") ;;
     tls/node) CMD=("$NODE" "$HERE/tls_node.mjs" "$CERT" "$KEY") ;;
     tls/ours) CMD=("$DENO" run "$net" --allow-read "$HERE/tls_echo_ours.ts" "$CERT" "$KEY") ;;
+    tls/ours_no_timeout) CMD=("$DENO" run "$net" --allow-read "$HERE/tls_echo_ours.ts" "$CERT" "$KEY" --no-handshake-timeout) ;;
   esac
 }
 
@@ -141,11 +144,15 @@ measure() { # KIND NAME ROUND -> appends "KIND NAME VALUE" to TSV
   printf '%s\t%s\t%s\t%s\n' "$kind" "$name" "$value" "$cost" >>"$TSV"
 }
 
+names() { # KIND -> the servers measured for it
+  if [ "$1" = tls ]; then echo raw_deno node ours ours_no_timeout; else echo raw_deno node ours; fi
+}
+
 echo "| benchmark | server | result | server CPU | loadgen |"
 echo "| --- | --- | --- | --- | --- |"
 for round in $(seq "$REPEAT"); do
   for kind in "${KINDS[@]}"; do
-    for name in raw_deno node ours; do
+    for name in $(names "$kind"); do
       measure "$kind" "$name" "$round"
     done
   done
@@ -164,7 +171,7 @@ for kind in "${KINDS[@]}"; do
   unit="datagrams/s" cunit="us/datagram"
   [ "$kind" = tls ] && unit="MB/s" cunit="ms/MB"
   raw="" rawc=""
-  for name in raw_deno node ours; do
+  for name in $(names "$kind"); do
     med=$(median "$kind" "$name" 3)
     medc=$(median "$kind" "$name" 4)
     [ -z "$med" ] && continue

@@ -401,7 +401,7 @@ Deno.test("a datagram over maxPacketSize is cut to maxPacketSize bytes, and the 
     assert.equal(warnings.length, 1, `one warning: ${logs.messages}`);
     assert.match(
       warnings[0],
-      /a datagram of 30 bytes from 127\.0\.0\.1:\d+ was cut to maxPacketSize \(16 bytes\)/,
+      /a datagram longer than 16 bytes from 127\.0\.0\.1:\d+ was cut to maxPacketSize \(16 bytes\)/,
     );
   });
 });
