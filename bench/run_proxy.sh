@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run_proxy.sh: the cost of the PROXY protocol wrapper, and the port
-# forwarder's throughput, measured with the shared load generator
-# (../shared/bench/loadgen.c).
+# forwarder's throughput, measured with the load generator in
+# bench/loadgen/.
 #
 # 1. PROXY-wrapped echo vs plain echo, both behind HAProxy so both pay the
 #    same hop: loadgen -> haproxy (mode tcp, no send-proxy) -> Echo, and
@@ -18,7 +18,7 @@
 #   bench/run_proxy.sh                   three rounds (about 3 minutes)
 #   BENCH_REPEAT=1 bench/run_proxy.sh    one round
 #
-# Environment: SHARED_BENCH (../shared/bench next to this checkout: loadgen.c
+# Environment: SHARED_BENCH (bench/loadgen in this checkout: loadgen.c
 # and test/c_echo.c), BENCH_BUILD (where binaries go), DENO, HAPROXY
 # (/usr/sbin/haproxy), SOCAT (socat), BENCH_REPEAT (3), BENCH_DURATION (5),
 # BENCH_WARMUP (1), BENCH_PIN (1: servers on CPU 0, loadgen, haproxy and the
@@ -26,7 +26,7 @@
 set -u -o pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
-SHARED=${SHARED_BENCH:-$ROOT/../shared/bench}
+SHARED=${SHARED_BENCH:-$HERE/loadgen}
 BUILD=${BENCH_BUILD:-${TMPDIR:-/tmp}/twisted-deno-bench}
 DENO=${DENO:-deno}
 HAPROXY=${HAPROXY:-/usr/sbin/haproxy}

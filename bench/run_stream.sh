@@ -3,8 +3,8 @@
 # Servers, each measured on a fresh process per slice, interleaved round by
 # round (A B C D A B C D ...), pinned like the shared run.sh (server CPU 0,
 # load generator CPU 1):
-#   raw        the shared raw_deno_echo.ts (reused buffer: the zero-copy limit)
-#   alloc      the shared raw_deno_alloc_echo.ts (fresh 64 KiB per read)
+#   raw        bench/loadgen/peers/raw_deno_echo.ts (reused buffer: the zero-copy limit)
+#   alloc      bench/loadgen/peers/raw_deno_alloc_echo.ts (fresh 64 KiB per read)
 #   ours       examples/echo_server.ts (the library's Echo)
 #   plain      bench/stream_echo_server.ts plain (a dataReceived-only echo)
 #   lent       bench/stream_echo_server.ts lent (an IBufferedProtocol echo)
@@ -17,7 +17,7 @@
 #   bench/run_stream.sh                           3 rounds of 2 s slices
 #   STREAM_ROUNDS=5 STREAM_DURATION=5 bench/run_stream.sh
 #
-# Environment: BENCH_DIR (../shared/bench next to this checkout), DENO,
+# Environment: BENCH_DIR (bench/loadgen in this checkout), DENO,
 # BENCH_BUILD (where loadgen is built), STREAM_ROUNDS (3),
 # STREAM_DURATION (2), STREAM_WARMUP (1), STREAM_MODES ("stream pingpong"),
 # STREAM_SERVERS ("raw alloc ours plain lent", plus "base" with STREAM_BASE).
@@ -25,9 +25,9 @@ set -u -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-BENCH_DIR=${BENCH_DIR:-$(cd "$ROOT/../shared/bench" 2>/dev/null || cd "$ROOT/../../shared/bench" 2>/dev/null && pwd || true)}
+BENCH_DIR=${BENCH_DIR:-$HERE/loadgen}
 if [ -z "$BENCH_DIR" ] || [ ! -f "$BENCH_DIR/loadgen.c" ]; then
-  echo "run_stream.sh: cannot find the shared load generator; set BENCH_DIR" >&2
+  echo "run_stream.sh: cannot find the load generator; set BENCH_DIR" >&2
   exit 2
 fi
 DENO=${DENO:-deno}
