@@ -19,11 +19,8 @@
  */
 
 import type { Failure } from "../deferred/failure.ts";
-import {
-  type IConnector,
-  type IReactorTCP,
-  reactor as globalReactor,
-} from "../reactor/mod.ts";
+import type { IConnector, IReactorTCP } from "../reactor/interfaces.ts";
+import { getGlobalReactor } from "../reactor/global.ts";
 import { ClientFactory, Protocol, ServerFactory } from "./protocol.ts";
 
 /**
@@ -287,6 +284,6 @@ export class ProxyFactory extends ServerFactory {
       );
     }
     this.protocol = ProxyServer;
-    this.reactor = options.reactor ?? globalReactor;
+    this.reactor = options.reactor ?? getGlobalReactor();
   }
 }

@@ -15,16 +15,19 @@
  */
 
 import type { Deferred } from "../../deferred/deferred.ts";
+import type {
+  IListeningPort,
+  IProtocolFactory,
+  IStreamServerEndpoint,
+} from "../../reactor/interfaces.ts";
+// The description-string registry (no reactor, no transports behind it).
 import {
   type EndpointReactor,
-  type IListeningPort,
-  type IProtocolFactory,
-  type IStreamServerEndpoint,
   type IStreamServerEndpointStringParser,
   quoteStringArgument,
   registerServerEndpointParser,
   serverFromString,
-} from "../../reactor/mod.ts";
+} from "../../reactor/endpoints/endpoint_descriptions.ts";
 import { type HAProxyOptions, HAProxyWrappingFactory } from "./wrapper.ts";
 
 /**

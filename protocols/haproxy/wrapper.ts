@@ -19,8 +19,8 @@ import {
   type IReactorTime,
   isHalfCloseable,
   type ITransport,
-  reactor,
-} from "../../reactor/mod.ts";
+} from "../../reactor/interfaces.ts";
+import { globalClock } from "../../reactor/global.ts";
 import { ProtocolWrapper, WrappingFactory } from "../policies/mod.ts";
 import { Protocol } from "../protocol.ts";
 import { InvalidProxyHeader, type ProxyInfo } from "./info.ts";
@@ -253,7 +253,7 @@ export class HAProxyWrappingFactory extends WrappingFactory {
       );
     }
     this.headerTimeout = timeout;
-    this.clock = options.clock ?? reactor;
+    this.clock = options.clock ?? globalClock;
   }
 
   /** "Wrapped (PROXY)". */
