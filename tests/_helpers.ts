@@ -74,3 +74,26 @@ export function hasCommand(name: string): boolean {
 
 export const encode = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const decode = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** Debian's Python, which has Twisted: the interop tests' peer. */
+export const PYTHON = "/usr/bin/python3";
+
+/**
+ * Why `PYTHON` cannot `import` the given Python modules here, or undefined
+ * when it can: the interop tests print it and skip.
+ */
+export function pythonMissing(modules: string): string | undefined {
+  try {
+    const probe = new Deno.Command(PYTHON, {
+      args: ["-c", `import ${modules}`],
+      stdout: "null",
+      stderr: "piped",
+    }).outputSync();
+    if (probe.success) return undefined;
+    return `${PYTHON} cannot import ${modules}: ${
+      decode(probe.stderr).trim().split("\n").at(-1)
+    }`;
+  } catch (error) {
+    return `${PYTHON} cannot be run: ${(error as Error).message}`;
+  }
+}

@@ -15,7 +15,7 @@ import {
   TCP4ClientEndpoint,
 } from "@twisted-deno/core/reactor";
 import { captureLogs } from "@twisted-deno/core/testing";
-import { within } from "../_helpers.ts";
+import { PYTHON, pythonMissing, within } from "../_helpers.ts";
 import { testCerts } from "../reactor/net/_tls_certs.ts";
 import {
   Boom,
@@ -29,25 +29,8 @@ import {
 } from "./_interop_commands.ts";
 
 const WAIT = 20_000;
-const PYTHON = "/usr/bin/python3";
 
-function twistedMissing(): string | undefined {
-  try {
-    const probe = new Deno.Command(PYTHON, {
-      args: ["-c", "import twisted.protocols.amp"],
-      stdout: "null",
-      stderr: "piped",
-    }).outputSync();
-    if (probe.success) return undefined;
-    return `${PYTHON} cannot import twisted: ${
-      new TextDecoder().decode(probe.stderr).trim().split("\n").at(-1)
-    }`;
-  } catch (error) {
-    return `${PYTHON} cannot be run: ${(error as Error).message}`;
-  }
-}
-
-const missing = twistedMissing();
+const missing = pythonMissing("twisted.protocols.amp");
 if (missing !== undefined) {
   console.log(
     `amp interop_test.ts: skipping the Twisted AMP interop tests: ${missing}`,
@@ -56,16 +39,8 @@ if (missing !== undefined) {
 
 const here = new URL(".", import.meta.url).pathname;
 /** Twisted's TLS (pyOpenSSL, service_identity) and openssl's certificates, if both exist. */
-const tlsMissing = missing !== undefined ? missing : (() => {
-  const probe = new Deno.Command(PYTHON, {
-    args: ["-c", "import twisted.internet.ssl, OpenSSL, service_identity"],
-    stdout: "null",
-    stderr: "null",
-  }).outputSync();
-  return probe.success
-    ? undefined
-    : "Twisted's TLS (pyOpenSSL, service_identity) does not import";
-})();
+const tlsMissing = missing ??
+  pythonMissing("twisted.internet.ssl, OpenSSL, service_identity");
 if (missing === undefined && tlsMissing !== undefined) {
   console.log(
     `amp interop_test.ts: skipping the StartTLS interop: ${tlsMissing}`,

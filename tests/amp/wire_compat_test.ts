@@ -4,22 +4,10 @@
 import assert from "node:assert/strict";
 import * as amp from "@twisted-deno/core/amp";
 import { StringTransport } from "@twisted-deno/core/testing";
-import { within } from "../_helpers.ts";
+import { PYTHON, pythonMissing, within } from "../_helpers.ts";
 import { Every, Sum } from "./_interop_commands.ts";
 
-const PYTHON = "/usr/bin/python3";
-const probe = (() => {
-  try {
-    const out = new Deno.Command(PYTHON, {
-      args: ["-c", "import twisted.protocols.amp"],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync();
-    return out.success ? undefined : `${PYTHON} cannot import twisted`;
-  } catch (e) {
-    return `${PYTHON} cannot be run: ${(e as Error).message}`;
-  }
-})();
+const probe = pythonMissing("twisted.protocols.amp");
 if (probe !== undefined) console.log(`wire_compat_test.ts: skipping: ${probe}`);
 
 const hex = (b: Uint8Array) =>

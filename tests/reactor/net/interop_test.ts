@@ -9,7 +9,7 @@ import { reactor } from "../../../reactor/reactor.ts";
 import { ConnectionDone } from "../../../reactor/errors.ts";
 import type { IAddress, IProtocol } from "../../../reactor/interfaces.ts";
 import { captureLogs } from "../../../testing/logs.ts";
-import { encode, within } from "../../_helpers.ts";
+import { encode, PYTHON, pythonMissing, within } from "../../_helpers.ts";
 import {
   concat,
   EchoRecorder,
@@ -20,25 +20,8 @@ import {
 } from "./_stream_helpers.ts";
 
 const WAIT = 20_000;
-const PYTHON = "/usr/bin/python3";
 
-function twistedMissing(): string | undefined {
-  try {
-    const probe = new Deno.Command(PYTHON, {
-      args: ["-c", "import twisted; print(twisted.__version__)"],
-      stdout: "piped",
-      stderr: "piped",
-    }).outputSync();
-    if (probe.success) return undefined;
-    return `${PYTHON} cannot import twisted: ${
-      new TextDecoder().decode(probe.stderr).trim().split("\n").at(-1)
-    }`;
-  } catch (error) {
-    return `${PYTHON} cannot be run: ${(error as Error).message}`;
-  }
-}
-
-const missing = twistedMissing();
+const missing = pythonMissing("twisted");
 if (missing !== undefined) {
   console.log(
     `interop_test.ts: skipping the Twisted interop tests: ${missing}`,
