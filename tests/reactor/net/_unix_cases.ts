@@ -23,32 +23,13 @@ import { captureLogs } from "../../../testing/logs.ts";
 import { decode, encode, readAll, within } from "../../_helpers.ts";
 import {
   EchoRecorder,
+  Keeping,
   pattern,
   Recorder,
   sameBytes,
 } from "./_stream_helpers.ts";
 
 const WAIT = 10_000;
-
-class Keeping<P extends IProtocol> extends Factory {
-  built: P[] = [];
-  #waiting = new Map<number, PromiseWithResolvers<P>>();
-  constructor(public make: () => P) {
-    super();
-  }
-  override buildProtocol(_addr: IAddress): IProtocol | null {
-    const p = this.make();
-    this.built.push(p);
-    this.#waiting.get(this.built.length - 1)?.resolve(p);
-    return p;
-  }
-  nth(i: number): Promise<P> {
-    if (i < this.built.length) return Promise.resolve(this.built[i]);
-    let w = this.#waiting.get(i);
-    if (w === undefined) this.#waiting.set(i, w = Promise.withResolvers<P>());
-    return w.promise;
-  }
-}
 
 class Client<P extends IProtocol> extends ClientFactory {
   built = Promise.withResolvers<P>();
