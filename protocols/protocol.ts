@@ -25,7 +25,6 @@ import type {
 } from "../reactor/interfaces.ts";
 import { Logger } from "../log/mod.ts";
 import { noProtocolClass } from "./_helpers.ts";
-import { installTransportReader } from "./_transport.ts";
 
 const log = new Logger("protocols");
 
@@ -69,12 +68,6 @@ export class Protocol<F extends IProtocolFactory = Factory>
   /** True once `makeConnection` has run. */
   connected = false;
   #transport: ITransport | undefined = undefined;
-
-  static {
-    installTransportReader((proto) =>
-      #transport in proto ? proto.#transport : null
-    );
-  }
 
   /**
    * The transport `makeConnection` attached. Typed as always present, as
