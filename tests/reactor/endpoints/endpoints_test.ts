@@ -33,6 +33,7 @@ import { decode, within } from "../../_helpers.ts";
 import {
   EchoRecorder,
   freePort,
+  fullListener,
   portOf,
   Recorder,
 } from "../net/_stream_helpers.ts";
@@ -133,29 +134,7 @@ Deno.test("a client endpoint fails with the connector's reason, or NoProtocol", 
 Deno.test("cancelling a client endpoint's Deferred stops connecting with ConnectingCancelledError", async () => {
   using _logs = captureLogs();
   // A listener that never accepts, its queue full: connecting hangs.
-  const listener = Deno.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    tcpBacklog: 0,
-  });
-  const fillers: Deno.Conn[] = [];
-  for (let i = 0; i < 3; i++) {
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), 300);
-    try {
-      fillers.push(
-        await Deno.connect({
-          hostname: "127.0.0.1",
-          port: listener.addr.port,
-          signal: ac.signal,
-        }),
-      );
-    } catch {
-      break;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  const { listener, fillers } = await fullListener();
   // A reactor stand-in that lets the test see the attempt wind down.
   const settled = Promise.withResolvers<Failure>();
   const watching: IReactorTCP = {

@@ -211,3 +211,34 @@ export function listenEcho<P extends IProtocol>(make: () => P) {
   const port = reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
   return { factory, port, portNumber: portOf(port.getHost()) };
 }
+
+/**
+ * A listener that never accepts, with its accept queue full: the kernel
+ * drops the SYNs of further connections, so connecting to it hangs.
+ */
+export async function fullListener() {
+  const listener = Deno.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    tcpBacklog: 0,
+  });
+  const fillers: Deno.Conn[] = [];
+  for (let i = 0; i < 3; i++) {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 300);
+    try {
+      fillers.push(
+        await Deno.connect({
+          hostname: "127.0.0.1",
+          port: listener.addr.port,
+          signal: ac.signal,
+        }),
+      );
+    } catch {
+      break; // the queue is full
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return { listener, fillers };
+}

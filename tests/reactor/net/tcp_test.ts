@@ -38,6 +38,7 @@ import {
   ClientRecorder,
   EchoRecorder,
   freePort,
+  fullListener,
   Keeping,
   listenEcho,
   pattern,
@@ -47,37 +48,6 @@ import {
 } from "./_stream_helpers.ts";
 
 const WAIT = 10_000;
-
-/**
- * A listener that never accepts, with its accept queue full: the kernel
- * drops the SYNs of further connections, so connecting to it hangs.
- */
-async function fullListener() {
-  const listener = Deno.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    tcpBacklog: 0,
-  });
-  const fillers: Deno.Conn[] = [];
-  for (let i = 0; i < 3; i++) {
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), 300);
-    try {
-      fillers.push(
-        await Deno.connect({
-          hostname: "127.0.0.1",
-          port: listener.addr.port,
-          signal: ac.signal,
-        }),
-      );
-    } catch {
-      break; // the queue is full
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-  return { listener, fillers };
-}
 
 Deno.test("listenTCP on port 0 reports the bound port and stopListening fires once closed", async () => {
   using _logs = captureLogs();
