@@ -97,3 +97,60 @@ export function pythonMissing(modules: string): string | undefined {
     return `${PYTHON} cannot be run: ${(error as Error).message}`;
   }
 }
+
+/**
+ * A child process whose stderr is read line by line as it comes, so a test
+ * can wait for a line (`waitFor`) and read them all after (`lines`).
+ */
+export class WatchedChild {
+  readonly child: Deno.ChildProcess;
+  readonly lines: string[] = [];
+  /** Settles once stderr has ended. */
+  readonly done: Promise<void>;
+  #waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+
+  constructor(command: string, args: string[], cwd?: string) {
+    this.child = new Deno.Command(command, {
+      args,
+      cwd,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.done = this.#read();
+  }
+
+  async #read(): Promise<void> {
+    let rest = "";
+    for await (
+      const chunk of this.child.stderr.pipeThrough(new TextDecoderStream())
+    ) {
+      rest += chunk;
+      let nl: number;
+      while ((nl = rest.indexOf("\n")) !== -1) {
+        const line = rest.slice(0, nl);
+        rest = rest.slice(nl + 1);
+        this.lines.push(line);
+        this.#waiters = this.#waiters.filter((w) => {
+          const m = line.match(w.re);
+          if (m !== null) w.resolve(m);
+          return m === null;
+        });
+      }
+    }
+  }
+
+  /** The first stderr line matching `re`, waiting up to `ms` for it. */
+  waitFor(re: RegExp, what: string, ms = 20_000): Promise<RegExpMatchArray> {
+    for (const line of this.lines) {
+      const m = line.match(re);
+      if (m !== null) return Promise.resolve(m);
+    }
+    return within(
+      ms,
+      what,
+      new Promise((resolve) => this.#waiters.push({ re, resolve })),
+    );
+  }
+}

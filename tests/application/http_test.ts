@@ -4,7 +4,13 @@ import { Application } from "../../application/service.ts";
 import { Deferred } from "../../deferred/deferred.ts";
 import { Clock } from "../../testing/clock.ts";
 import { captureLogs } from "../../testing/logs.ts";
-import { decode, encode, hasCommand, within } from "../_helpers.ts";
+import {
+  decode,
+  encode,
+  hasCommand,
+  WatchedChild,
+  within,
+} from "../_helpers.ts";
 
 const LIMIT = 20_000;
 
@@ -180,60 +186,15 @@ Deno.test("DenoServeService refuses a bad shutdownTimeout, and a bind error come
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** The runner with examples/http_and_finger.ts, its stderr lines watched. */
-class Runner {
-  readonly child: Deno.ChildProcess;
-  readonly lines: string[] = [];
-  #waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
-  #reading: Promise<void>;
-
+class Runner extends WatchedChild {
   constructor(args: string[]) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net=127.0.0.1",
-        "--allow-read",
-        "application/twistd.ts",
-        ...args,
-      ],
-      cwd: ROOT,
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    this.#reading = this.#read();
-  }
-
-  async #read(): Promise<void> {
-    let rest = "";
-    for await (
-      const chunk of this.child.stderr.pipeThrough(new TextDecoderStream())
-    ) {
-      rest += chunk;
-      let nl: number;
-      while ((nl = rest.indexOf("\n")) !== -1) {
-        const line = rest.slice(0, nl);
-        rest = rest.slice(nl + 1);
-        this.lines.push(line);
-        this.#waiters = this.#waiters.filter((w) => {
-          const m = line.match(w.re);
-          if (m !== null) w.resolve(m);
-          return m === null;
-        });
-      }
-    }
-  }
-
-  waitFor(re: RegExp, what: string): Promise<RegExpMatchArray> {
-    for (const line of this.lines) {
-      const m = line.match(re);
-      if (m !== null) return Promise.resolve(m);
-    }
-    return within(
-      LIMIT,
-      what,
-      new Promise((resolve) => this.#waiters.push({ re, resolve })),
-    );
+    super(Deno.execPath(), [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      "application/twistd.ts",
+      ...args,
+    ], ROOT);
   }
 
   async finish(): Promise<Deno.CommandStatus> {
@@ -244,7 +205,7 @@ class Runner {
       await this.child.status;
       throw error;
     } finally {
-      await this.#reading;
+      await this.done;
     }
   }
 }

@@ -2,7 +2,7 @@
 // loopback ports, in front of the twistd runner with --workers 2 serving
 // an HAProxyWrappingFactory; one frontend sends PROXY v1, the other v2.
 import assert from "node:assert/strict";
-import { decode, hasCommand, within } from "../../_helpers.ts";
+import { decode, hasCommand, WatchedChild, within } from "../../_helpers.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const HAPROXY = "/usr/sbin/haproxy";
@@ -18,52 +18,9 @@ function freePort(): number {
 }
 
 /** A child whose stderr lines can be waited for. */
-class Child {
-  readonly child: Deno.ChildProcess;
-  readonly lines: string[] = [];
-  #waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
-  readonly done: Promise<void>;
-
+class Child extends WatchedChild {
   constructor(command: string, args: string[]) {
-    this.child = new Deno.Command(command, {
-      args,
-      cwd: ROOT,
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    this.done = this.#read();
-  }
-
-  async #read(): Promise<void> {
-    let rest = "";
-    for await (
-      const chunk of this.child.stderr.pipeThrough(new TextDecoderStream())
-    ) {
-      rest += chunk;
-      let nl: number;
-      while ((nl = rest.indexOf("\n")) !== -1) {
-        const line = rest.slice(0, nl);
-        rest = rest.slice(nl + 1);
-        this.lines.push(line);
-        this.#waiters = this.#waiters.filter((w) => {
-          const m = line.match(w.re);
-          if (m !== null) w.resolve(m);
-          return m === null;
-        });
-      }
-    }
-  }
-
-  waitFor(re: RegExp, what: string): Promise<RegExpMatchArray> {
-    const seen = this.lines.map((l) => l.match(re)).find((m) => m !== null);
-    if (seen) return Promise.resolve(seen);
-    return within(
-      LIMIT,
-      what,
-      new Promise((resolve) => this.#waiters.push({ re, resolve })),
-    );
+    super(command, args, ROOT);
   }
 
   async stop(): Promise<Deno.CommandStatus> {
