@@ -8,11 +8,17 @@
 # Servers (each a fresh process per measurement, killed by PID after):
 #   udp: raw_deno (bench/udp_raw_deno.ts), node (bench/udp_node.mjs),
 #        ours (bench/udp_echo_ours.ts: examples/udp_echo.ts on listenUDP)
-#   tls: raw_deno (bench/tls_raw_deno.ts), node (bench/tls_node.mjs),
-#        ours (bench/tls_echo_ours.ts: an echo Protocol on listenSSL with the
-#        default handshakeTimeout, served by node:tls), ours_no_timeout (the
-#        same with handshakeTimeout null, served by Deno.listenTls)
+#   tls: raw_deno (bench/tls_raw_deno.ts: read, then write, one buffer),
+#        raw_deno_pipelined (bench/tls_raw_deno_pipelined.ts: reads and
+#        writes overlapped, a fresh buffer per read, as a transport does),
+#        node (bench/tls_node.mjs under Node), deno_node (the same script
+#        under Deno: Deno's own node:tls server), ours
+#        (bench/tls_echo_ours.ts: a plain dataReceived echo on listenSSL
+#        with the default handshakeTimeout, served by node:tls),
+#        ours_no_timeout (the same with handshakeTimeout null, served by
+#        Deno.listenTls). TLS_SERVERS picks a subset, in order.
 # The client is bench/udp_tls_loadgen.c (C, OpenSSL), built on first use.
+# Servers run on CPU 0 and the client on CPU 1 (taskset, when there are two).
 # Certificates (a CA and a localhost leaf) are made with openssl in BUILD.
 #
 # Environment (defaults): BENCH_WARMUP (1), BENCH_DURATION (3) seconds,
@@ -75,11 +81,19 @@ server_cmd() { # KIND NAME -> CMD array (the port is appended)
     udp/node) CMD=("$NODE" "$HERE/udp_node.mjs") ;;
     udp/ours) CMD=("$DENO" run "$net" "$HERE/udp_echo_ours.ts") ;;
     tls/raw_deno) CMD=("$DENO" run "$net" --allow-read "$HERE/tls_raw_deno.ts" "$CERT" "$KEY") ;;
+    tls/raw_deno_pipelined) CMD=("$DENO" run "$net" --allow-read "$HERE/tls_raw_deno_pipelined.ts" "$CERT" "$KEY") ;;
     tls/node) CMD=("$NODE" "$HERE/tls_node.mjs" "$CERT" "$KEY") ;;
+    tls/deno_node) CMD=("$DENO" run "$net" --allow-read "$HERE/tls_node.mjs" "$CERT" "$KEY") ;;
     tls/ours) CMD=("$DENO" run "$net" --allow-read "$HERE/tls_echo_ours.ts" "$CERT" "$KEY") ;;
     tls/ours_no_timeout) CMD=("$DENO" run "$net" --allow-read "$HERE/tls_echo_ours.ts" "$CERT" "$KEY" --no-handshake-timeout) ;;
   esac
 }
+
+# Servers on CPU 0, the load generator on CPU 1 (as loadgen/run.sh does).
+PIN_SRV=() PIN_LG=()
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+  PIN_SRV=(taskset -c 0) PIN_LG=(taskset -c 1)
+fi
 
 OUT=$BUILD/results/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT" || exit 1
@@ -98,7 +112,7 @@ measure() { # KIND NAME ROUND -> appends "KIND NAME VALUE" to TSV
   local kind=$1 name=$2 log=$OUT/$1_$2_$3.log port="" pid i
   server_cmd "$kind" "$name"
   : >"$log" # exists before the server starts, for the polling below
-  "${CMD[@]}" 0 >"$log" 2>&1 &
+  "${PIN_SRV[@]}" "${CMD[@]}" 0 >"$log" 2>&1 &
   pid=$!
   for i in $(seq 100); do # up to 10 s for "listening on PORT"
     port=$(sed -n 's/^listening on \([0-9]*\)$/\1/p' "$log" | head -n1)
@@ -114,10 +128,10 @@ measure() { # KIND NAME ROUND -> appends "KIND NAME VALUE" to TSV
   local json cpu0 cpu1
   cpu0=$(cpu_ticks "$pid")
   if [ "$kind" = udp ]; then
-    json=$(timeout "$LIMIT" "$LG" udp --port "$port" --flows "$FLOWS" --window "$WINDOW" \
+    json=$(timeout "$LIMIT" "${PIN_LG[@]}" "$LG" udp --port "$port" --flows "$FLOWS" --window "$WINDOW" \
       --size "$SIZE" --warmup "$WARMUP" --duration "$DURATION")
   else
-    json=$(timeout "$LIMIT" "$LG" tls --port "$port" --conns "$CONNS" \
+    json=$(timeout "$LIMIT" "${PIN_LG[@]}" "$LG" tls --port "$port" --conns "$CONNS" \
       --warmup "$WARMUP" --duration "$DURATION")
   fi
   local status=$?
@@ -145,7 +159,7 @@ measure() { # KIND NAME ROUND -> appends "KIND NAME VALUE" to TSV
 }
 
 names() { # KIND -> the servers measured for it
-  if [ "$1" = tls ]; then echo raw_deno node ours ours_no_timeout; else echo raw_deno node ours; fi
+  if [ "$1" = tls ]; then echo "${TLS_SERVERS:-raw_deno raw_deno_pipelined node deno_node ours ours_no_timeout}"; else echo raw_deno node ours; fi
 }
 
 echo "| benchmark | server | result | server CPU | loadgen |"
