@@ -399,6 +399,25 @@ export function encodeWithSuffix(text: string, suffix: Uint8Array): Uint8Array {
   return slab.subarray(start, at);
 }
 
+/**
+ * `a` followed by `b` in one array, carved from the same shared slab as
+ * {@linkcode encodeWithSuffix} when small (a fresh array per line costs more
+ * than copying the line); the range is never reused, so it may be kept.
+ */
+export function bytesWithSuffix(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const n = a.length + b.length;
+  if (n > SLAB_SIZE >> 2) return concatBytes(a, b);
+  if (SLAB_SIZE - slabUsed < n) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const start = slabUsed;
+  slab.set(a, start);
+  slab.set(b, start + a.length);
+  slabUsed = start + n;
+  return slab.subarray(start, start + n);
+}
+
 /** Concatenates `a` and `b` into one new array. */
 export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);

@@ -15,7 +15,7 @@
 import type { IProtocolFactory, ITransport } from "../reactor/interfaces.ts";
 import {
   type ByteBuffer,
-  concatBytes,
+  bytesWithSuffix,
   decodeUtf8,
   encodeWithSuffix,
   LineDecoder,
@@ -61,7 +61,7 @@ class DelimiterCache {
   ): void {
     const bytes = this.get(owner, delimiter);
     if (typeof line !== "string") {
-      transport.write(concatBytes(line, bytes));
+      transport.write(bytesWithSuffix(line, bytes));
     } else if (transport.writeText !== undefined) {
       transport.writeText(line, this.text);
     } else {

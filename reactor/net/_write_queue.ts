@@ -63,6 +63,18 @@ export function notText(value: unknown): TypeError {
  * by the next {@linkcode WriteQueue.take}, or before bytes queued after
  * it).
  */
+/** Whether `chunks[from, to)` lie end to end in one ArrayBuffer. */
+function adjacent(chunks: Uint8Array[], from: number, to: number): boolean {
+  const buffer = chunks[from].buffer;
+  let next = chunks[from].byteOffset + chunks[from].length;
+  for (let i = from + 1; i < to; i++) {
+    const chunk = chunks[i];
+    if (chunk.buffer !== buffer || chunk.byteOffset !== next) return false;
+    next += chunk.length;
+  }
+  return true;
+}
+
 export class WriteQueue {
   #chunks: Uint8Array[] = []; // queued in [#head, #tail); emptied when drained
   #head = 0;
@@ -153,11 +165,16 @@ export class WriteQueue {
     }
     let out = first;
     if (end - head > 1) {
-      out = new Uint8Array(total);
-      let offset = 0;
-      for (let i = head; i < end; i++) {
-        out.set(chunks[i], offset);
-        offset += chunks[i].length;
+      if (adjacent(chunks, head, end)) {
+        // Side by side in one buffer (lines carved from a slab): one view.
+        out = new Uint8Array(first.buffer, first.byteOffset, total);
+      } else {
+        out = new Uint8Array(total);
+        let offset = 0;
+        for (let i = head; i < end; i++) {
+          out.set(chunks[i], offset);
+          offset += chunks[i].length;
+        }
       }
     }
     chunks.fill(EMPTY, head, end); // let the sent chunks be collected

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { BytesLineReceiver, LineReceiver } from "../../protocols/basic.ts";
 import { decode, encode } from "../_helpers.ts";
+import { StringTransport } from "../../testing/mod.ts";
 import { connected, feed, prng, randomChunks } from "./_framing.ts";
 
 class Collect extends BytesLineReceiver {
@@ -131,6 +132,38 @@ Deno.test("BytesLineReceiver splits on a custom delimiter and sends bytes with i
   proto.sendLine(new Uint8Array([0xfe]));
   proto.sendLine("ok");
   assert.deepEqual([...transport.value()], [0xfe, 10, 0x6f, 0x6b, 10]);
+});
+
+Deno.test("BytesLineReceiver.sendLine hands the transport arrays that later lines never overwrite", () => {
+  // Short lines are carved side by side from a shared slab; a transport may
+  // keep what it was given (the stream transport queues it), so each array
+  // must still hold its line after thousands more, across slab refills,
+  // and after the caller reuses the array it sent from.
+  class Keeping extends StringTransport {
+    kept: Uint8Array[] = [];
+    override write(data: Uint8Array | string): void {
+      if (typeof data !== "string") this.kept.push(data);
+      super.write(data);
+    }
+  }
+  const transport = new Keeping();
+  const proto = new Collect();
+  proto.makeConnection(transport);
+  const scratch = new Uint8Array(70);
+  const sent: Uint8Array[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const line = scratch.subarray(0, i % 70).fill(i & 0xff);
+    sent.push(line.slice());
+    proto.sendLine(line);
+  }
+  const long = new Uint8Array(20_000).fill(7); // past the slab: its own array
+  sent.push(long);
+  proto.sendLine(long);
+  assert.equal(transport.kept.length, sent.length);
+  transport.kept.forEach((chunk, i) => {
+    assert.deepEqual([...chunk], [...sent[i], 13, 10], `line ${i}`);
+  });
+  assert.deepEqual([...transport.value()], [...wireOf(sent)]);
 });
 
 Deno.test("BytesLineReceiver drops the connection on an overlong line, as LineReceiver does", () => {

@@ -50,6 +50,26 @@ Deno.test("WriteQueue sends a large chunk alone, as the same array", () => {
   assert.equal(writes[1].length, 10, "the small ones after it, together");
 });
 
+Deno.test("WriteQueue sends chunks that lie end to end in one buffer as one view, without copying", () => {
+  const q = new WriteQueue();
+  const slab = new Uint8Array(64).map((_, i) => i);
+  q.push(slab.subarray(0, 10));
+  q.push(slab.subarray(10, 30));
+  q.push(slab.subarray(30, 31));
+  const [one, ...rest] = drain(q);
+  assert.deepEqual(rest, []);
+  assert.ok(one.buffer === slab.buffer, "a view of the same buffer");
+  assert.equal(one.byteOffset, 0);
+  assert.deepEqual([...one], [...slab.subarray(0, 31)]);
+  // A gap, or another buffer, means a copy, in order.
+  q.push(slab.subarray(0, 4));
+  q.push(slab.subarray(5, 8));
+  q.push(new Uint8Array([99]));
+  const [copied] = drain(q);
+  assert.ok(copied.buffer !== slab.buffer);
+  assert.deepEqual([...copied], [0, 1, 2, 3, 5, 6, 7, 99]);
+});
+
 Deno.test("WriteQueue counts bytes until sent, text by UTF-16 units until encoded", () => {
   const q = new WriteQueue();
   q.pushText("héllo", "\r\n"); // 7 units, 8 bytes
