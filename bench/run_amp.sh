@@ -26,6 +26,12 @@ if ! "$PYTHON" -c "import twisted.protocols.amp" 2>/dev/null; then
 fi
 "$DENO" cache bench/amp_load.ts >/dev/null
 
+# The server on CPU 0 and the client on CPU 1, when there are two.
+PIN_SRV=() PIN_CLIENT=()
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+  PIN_SRV=(taskset -c 0) PIN_CLIENT=(taskset -c 1)
+fi
+
 SERVER_PID=""
 cleanup() { if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi; }
 trap cleanup EXIT
@@ -36,17 +42,17 @@ run_one() {
   fifo=$(mktemp -u)
   mkfifo "$fifo"
   if [ "$1" = ours ]; then
-    "$DENO" run --allow-net=127.0.0.1 bench/amp_load.ts server >"$fifo" &
+    "${PIN_SRV[@]}" "$DENO" run --allow-net=127.0.0.1 bench/amp_load.ts server >"$fifo" &
   else
-    "$PYTHON" bench/amp_twisted.py server >"$fifo" &
+    "${PIN_SRV[@]}" "$PYTHON" bench/amp_twisted.py server >"$fifo" &
   fi
   SERVER_PID=$!
   read -r port <"$fifo"
   rm -f "$fifo"
   if [ "$1" = ours ]; then
-    line=$("$DENO" run --allow-net=127.0.0.1 bench/amp_load.ts client "$port" "$SECONDS_PER_RUN")
+    line=$("${PIN_CLIENT[@]}" "$DENO" run --allow-net=127.0.0.1 bench/amp_load.ts client "$port" "$SECONDS_PER_RUN")
   else
-    line=$("$PYTHON" bench/amp_twisted.py client "$port" "$SECONDS_PER_RUN")
+    line=$("${PIN_CLIENT[@]}" "$PYTHON" bench/amp_twisted.py client "$port" "$SECONDS_PER_RUN")
   fi
   kill "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
