@@ -372,6 +372,15 @@ const SLAB_SIZE = 65536;
 let slab = new Uint8Array(SLAB_SIZE);
 let slabUsed = 0;
 
+/** Where `n` more bytes fit in the slab (a fresh one when they do not). */
+function room(n: number): number {
+  if (SLAB_SIZE - slabUsed < n) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  return slabUsed;
+}
+
 /**
  * Encodes `text` as UTF-8 followed by `suffix` into one new array. Small
  * arrays are carved from a shared slab (allocating a typed array per line
@@ -388,11 +397,7 @@ export function encodeWithSuffix(text: string, suffix: Uint8Array): Uint8Array {
     out.set(suffix, body.length);
     return out;
   }
-  if (SLAB_SIZE - slabUsed < most) {
-    slab = new Uint8Array(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const start = slabUsed;
+  const start = room(most);
   let at = start + encoder.encodeInto(text, slab.subarray(start)).written;
   for (let i = 0; i < suffix.length; i++) slab[at++] = suffix[i];
   slabUsed = at;
@@ -407,11 +412,7 @@ export function encodeWithSuffix(text: string, suffix: Uint8Array): Uint8Array {
 export function bytesWithSuffix(a: Uint8Array, b: Uint8Array): Uint8Array {
   const n = a.length + b.length;
   if (n > SLAB_SIZE >> 2) return concatBytes(a, b);
-  if (SLAB_SIZE - slabUsed < n) {
-    slab = new Uint8Array(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const start = slabUsed;
+  const start = room(n);
   slab.set(a, start);
   slab.set(b, start + a.length);
   slabUsed = start + n;

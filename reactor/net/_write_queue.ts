@@ -56,13 +56,6 @@ export function notText(value: unknown): TypeError {
   );
 }
 
-/**
- * Chunks waiting for the socket, in order, and the text written after
- * them. {@linkcode WriteQueue.queued} counts bytes queued or being written,
- * and pending text by its UTF-16 length until it is encoded (at the latest
- * by the next {@linkcode WriteQueue.take}, or before bytes queued after
- * it).
- */
 /** Whether `chunks[from, to)` lie end to end in one ArrayBuffer. */
 function adjacent(chunks: Uint8Array[], from: number, to: number): boolean {
   const buffer = chunks[from].buffer;
@@ -75,6 +68,13 @@ function adjacent(chunks: Uint8Array[], from: number, to: number): boolean {
   return true;
 }
 
+/**
+ * Chunks waiting for the socket, in order, and the text written after
+ * them. {@linkcode WriteQueue.queued} counts bytes queued or being written,
+ * and pending text by its UTF-16 length until it is encoded (at the latest
+ * by the next {@linkcode WriteQueue.take}, or before bytes queued after
+ * it).
+ */
 export class WriteQueue {
   #chunks: Uint8Array[] = []; // queued in [#head, #tail); emptied when drained
   #head = 0;
