@@ -25,6 +25,9 @@ export function makeSecureContext(
   return createSecureContext({ cert: options.cert, key: options.key });
 }
 
+/** The size of each read from the plain conn, in bytes. */
+const BRIDGE_READ = 64 * 1024;
+
 /** How long close() waits for close_notify to be taken, in ms. */
 const CLOSE_NOTIFY_WAIT = 1000;
 
@@ -70,8 +73,10 @@ export class NodeTLSServerConn {
         if (reading) return;
         reading = true;
         (async () => {
-          const buf = new Uint8Array(16 * 1024);
           for (;;) {
+            // A fresh buffer per read, handed on without a copy (the TLS
+            // layer may keep it); 64 KiB takes several records per read.
+            const buf = new Uint8Array(BRIDGE_READ);
             let n: number | null;
             try {
               n = await raw.read(buf);
@@ -83,7 +88,7 @@ export class NodeTLSServerConn {
               bridge.push(null);
               return;
             }
-            if (!bridge.push(Buffer.from(buf.slice(0, n)))) {
+            if (!bridge.push(Buffer.from(buf.buffer, 0, n))) {
               reading = false;
               return;
             }
