@@ -13,6 +13,7 @@ import type {
   IProtocol,
 } from "../../../reactor/interfaces.ts";
 import { reactor } from "../../../reactor/reactor.ts";
+import { within } from "../../_helpers.ts";
 
 /**
  * A protocol that records what happens to it: `events` in order, every
@@ -136,26 +137,56 @@ export function freePort(): number {
   return port;
 }
 
-/** A server factory that remembers the protocols it built, in order. */
-export class Keeping<P extends IProtocol> extends Factory {
-  built: P[] = [];
+/** How long a stream test waits for any one event, in ms. */
+export const WAIT = 10_000;
+
+/** Protocols in the order they were built; each can be awaited before it is. */
+class Built<P> {
+  readonly list: P[] = [];
   #waiting = new Map<number, PromiseWithResolvers<P>>();
-  constructor(public make: () => P) {
-    super();
+  add(p: P): void {
+    this.list.push(p);
+    this.#waiting.get(this.list.length - 1)?.resolve(p);
   }
-  override buildProtocol(_addr: IAddress): IProtocol | null {
-    const p = this.make();
-    this.built.push(p);
-    this.#waiting.get(this.built.length - 1)?.resolve(p);
-    return p;
-  }
-  /** The `i`-th protocol built (from 0), once it is. */
   nth(i: number): Promise<P> {
-    if (i < this.built.length) return Promise.resolve(this.built[i]);
+    if (i < this.list.length) return Promise.resolve(this.list[i]);
     let w = this.#waiting.get(i);
     if (w === undefined) this.#waiting.set(i, w = Promise.withResolvers<P>());
     return w.promise;
   }
+}
+
+/** A server factory that remembers the protocols it built, in order. */
+export class Keeping<P extends IProtocol> extends Factory {
+  #built = new Built<P>();
+  constructor(public make: () => P) {
+    super();
+  }
+  /** The protocols built so far, in order. */
+  get built(): P[] {
+    return this.#built.list;
+  }
+  override buildProtocol(_addr: IAddress): IProtocol | null {
+    const p = this.make();
+    this.#built.add(p);
+    return p;
+  }
+  /** The `i`-th protocol built (from 0), once it is. */
+  nth(i: number): Promise<P> {
+    return this.#built.nth(i);
+  }
+}
+
+/**
+ * The `connectionLost` of the `i`-th protocol `factory` built, waited for
+ * up to {@linkcode WAIT} (the usual last step before stopping the port).
+ */
+export function lostOf(
+  factory: { nth(i: number): Promise<{ lost: { promise: Promise<Failure> } }> },
+  i: number,
+  what = "connectionLost",
+): Promise<Failure> {
+  return within(WAIT, what, factory.nth(i).then((p) => p.lost.promise));
 }
 
 /** A client factory that records its calls and builds one protocol. */
@@ -164,10 +195,13 @@ export class ClientRecorder<P extends IProtocol> extends ClientFactory {
   connectors: IConnector[] = [];
   failed = Promise.withResolvers<Failure>();
   lostReason = Promise.withResolvers<Failure>();
-  protocols: P[] = [];
-  #waiting = new Map<number, PromiseWithResolvers<P>>();
+  #built = new Built<P>();
   constructor(readonly make: () => P) {
     super();
+  }
+  /** The protocols built so far, in order. */
+  get protocols(): P[] {
+    return this.#built.list;
   }
   override startFactory(): void {
     this.calls.push("startFactory");
@@ -182,16 +216,12 @@ export class ClientRecorder<P extends IProtocol> extends ClientFactory {
   override buildProtocol(_addr: IAddress): IProtocol | null {
     this.calls.push("buildProtocol");
     const p = this.make();
-    this.protocols.push(p);
-    this.#waiting.get(this.protocols.length - 1)?.resolve(p);
+    this.#built.add(p);
     return p;
   }
   /** The `i`-th protocol built (from 0), once it is. */
   nth(i: number): Promise<P> {
-    if (i < this.protocols.length) return Promise.resolve(this.protocols[i]);
-    let w = this.#waiting.get(i);
-    if (w === undefined) this.#waiting.set(i, w = Promise.withResolvers<P>());
-    return w.promise;
+    return this.#built.nth(i);
   }
   override clientConnectionFailed(c: IConnector, reason: Failure): void {
     this.calls.push("clientConnectionFailed");

@@ -24,12 +24,12 @@ import { decode, encode, readAll, within } from "../../_helpers.ts";
 import {
   EchoRecorder,
   Keeping,
+  lostOf,
   pattern,
   Recorder,
   sameBytes,
+  WAIT,
 } from "./_stream_helpers.ts";
-
-const WAIT = 10_000;
 
 class Client<P extends IProtocol> extends ClientFactory {
   built = Promise.withResolvers<P>();
@@ -205,11 +205,7 @@ Deno.test("UNIX endpoints from strings listen (with a mode) and connect", async 
     assert.equal(decode(proto.data()), "over unix");
     proto.transport!.loseConnection();
     await within(WAIT, "connectionLost", proto.lost.promise);
-    await within(
-      WAIT,
-      "server connectionLost",
-      factory.nth(0).then((p) => p.lost.promise),
-    );
+    await lostOf(factory, 0, "server connectionLost");
   } finally {
     await port.stopListening();
   }

@@ -22,17 +22,17 @@ import {
 import {
   EchoRecorder,
   listenEcho,
+  lostOf,
   pattern,
   Recorder,
   sameBytes,
+  WAIT,
 } from "./_stream_helpers.ts";
 import {
   INITIAL_READ,
   MAX_READ,
   MIN_READ,
 } from "../../../reactor/net/_read_buffer.ts";
-
-const WAIT = 10_000;
 
 Deno.test("pauseProducing stops delivery until resumeProducing", async () => {
   using _logs = captureLogs();
@@ -75,16 +75,8 @@ Deno.test("pauseProducing stops delivery until resumeProducing", async () => {
     );
   } finally {
     paused.close();
-    await within(
-      WAIT,
-      "connectionLost",
-      factory.nth(0).then((p) => p.lost.promise),
-    );
-    await within(
-      WAIT,
-      "the other connectionLost",
-      factory.nth(1).then((p) => p.lost.promise),
-    );
+    await lostOf(factory, 0);
+    await lostOf(factory, 1, "the other connectionLost");
     await port.stopListening();
   }
 });
@@ -453,16 +445,8 @@ Deno.test("a lent-buffer protocol paused while a read is pending gets those byte
     assert.equal(server.dataCalls, 0);
   } finally {
     conn.close();
-    await within(
-      WAIT,
-      "connectionLost",
-      factory.nth(0).then((p) => p.lost.promise),
-    );
-    await within(
-      WAIT,
-      "the other's connectionLost",
-      factory.nth(1).then((p) => p.lost.promise),
-    );
+    await lostOf(factory, 0);
+    await lostOf(factory, 1, "the other's connectionLost");
     await port.stopListening();
   }
 });

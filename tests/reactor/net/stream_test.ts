@@ -28,13 +28,13 @@ import {
   concat,
   EchoRecorder,
   listenEcho,
+  lostOf,
   pattern,
   Recorder,
   sameBytes,
+  WAIT,
 } from "./_stream_helpers.ts";
 import { testCerts } from "./_tls_certs.ts";
-
-const WAIT = 10_000;
 
 Deno.test("loseConnection sends everything queued first, then both sides get ConnectionDone", async () => {
   using _logs = captureLogs();
@@ -294,11 +294,7 @@ Deno.test("a server connectionMade error is only logged; the connection goes on"
     assert.equal(logs.flushLoggedErrors(RangeError).length, 1);
   } finally {
     conn.close();
-    await within(
-      WAIT,
-      "connectionLost",
-      factory.nth(0).then((p) => p.lost.promise),
-    );
+    await lostOf(factory, 0);
     await port.stopListening();
   }
 });
@@ -354,11 +350,7 @@ Deno.test("write rejects values that are not bytes or strings, and encodes strin
     );
   } finally {
     conn.close();
-    await within(
-      WAIT,
-      "connectionLost",
-      factory.nth(0).then((p) => p.lost.promise),
-    );
+    await lostOf(factory, 0);
     await port.stopListening();
   }
 });
@@ -401,11 +393,7 @@ Deno.test("writeText sends text and bytes in call order, each call encoded on it
     assert.equal(t.bufferedAmount, 0);
   } finally {
     conn.close();
-    await within(
-      WAIT,
-      "connectionLost",
-      factory.nth(0).then((p) => p.lost.promise),
-    );
+    await lostOf(factory, 0);
     await port.stopListening();
   }
 });
@@ -443,11 +431,7 @@ Deno.test("LineReceiver.sendLine over TCP echoes many pipelined lines in order, 
     );
   } finally {
     conn.close();
-    await within(
-      WAIT,
-      "connectionLost",
-      factory.nth(0).then((p) => p.lost.promise),
-    );
+    await lostOf(factory, 0);
     await port.stopListening();
   }
 });
@@ -540,11 +524,7 @@ Deno.test("stopProducing on a transport is loseConnection: queued bytes go out, 
       decode(await within(WAIT, "EOF", readAll(conn))),
       "last words",
     );
-    const reason = await within(
-      WAIT,
-      "connectionLost",
-      factory.nth(0).then((p) => p.lost.promise),
-    );
+    const reason = await lostOf(factory, 0);
     assert.ok(reason.check(ConnectionDone));
   } finally {
     conn.close();

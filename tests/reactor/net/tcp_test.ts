@@ -41,13 +41,13 @@ import {
   fullListener,
   Keeping,
   listenEcho,
+  lostOf,
   pattern,
   portOf,
   Recorder,
   sameBytes,
+  WAIT,
 } from "./_stream_helpers.ts";
-
-const WAIT = 10_000;
 
 Deno.test("listenTCP on port 0 reports the bound port and stopListening fires once closed", async () => {
   using _logs = captureLogs();
@@ -369,19 +369,11 @@ Deno.test("an error in dataReceived is logged and closes that connection with it
       "still",
     );
     c.close();
-    await within(
-      WAIT,
-      "third connectionLost",
-      factory.nth(2).then((p) => p.lost.promise),
-    );
+    await lostOf(factory, 2, "third connectionLost");
   } finally {
     a.close();
     b.close();
-    await within(
-      WAIT,
-      "b's connectionLost",
-      factory.nth(1).then((p) => p.lost.promise),
-    );
+    await lostOf(factory, 1, "b's connectionLost");
     await port.stopListening();
   }
 });
@@ -456,11 +448,7 @@ Deno.test("a client factory's buildProtocol returning null drops the connection 
       client.lostReason.promise,
     );
     assert.ok(reason.check(ConnectionDone));
-    await within(
-      WAIT,
-      "server connectionLost",
-      factory.nth(0).then((p) => p.lost.promise),
-    );
+    await lostOf(factory, 0, "server connectionLost");
   } finally {
     await port.stopListening();
   }
@@ -694,11 +682,7 @@ Deno.test("ClientCreator connects a protocol instance over real TCP", async () =
     assert.equal(decode(proto.data()), "created");
     proto.transport!.loseConnection();
     await within(WAIT, "connectionLost", proto.lost.promise);
-    await within(
-      WAIT,
-      "server connectionLost",
-      factory.nth(0).then((p) => p.lost.promise),
-    );
+    await lostOf(factory, 0, "server connectionLost");
   } finally {
     await port.stopListening();
   }
